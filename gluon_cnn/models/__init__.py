@@ -1,0 +1,11 @@
+"""The model zoo: one module per family, all registered with ``get_model``/``list_models``."""
+from . import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401  (registers the builders)
+from .base import Classifier
+from .blocks import (AuxClassifier, BasicBlock, Bottleneck, Inception, LocalResponseNorm,
+                     conv_block)
+from .googlenet import WithAuxOutputs, with_aux_outputs
+from .registry import get_model, list_models, register_model
+
+__all__ = ["AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
+           "LocalResponseNorm", "WithAuxOutputs", "conv_block", "get_model", "list_models",
+           "register_model", "with_aux_outputs"]

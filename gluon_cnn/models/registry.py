@@ -1,0 +1,41 @@
+"""The model registry: ``@register_model`` on a builder, ``get_model(name)`` to build one.
+
+As in timm's ``create_model``, a builder is a function named after the model that takes
+``classes`` and keyword options and returns an uninitialized network.
+"""
+import difflib
+
+from ..errors import UnknownModelError
+
+_BUILDERS = {}
+
+
+def register_model(builder):
+    """Add ``builder`` to the zoo under its function name."""
+    _BUILDERS[builder.__name__] = builder
+    return builder
+
+
+def list_models():
+    """Names of every model ``get_model`` can build, sorted."""
+    return sorted(_BUILDERS)
+
+
+def get_model(name, debug=False, **kwargs):
+    """Build the network ``name`` (uninitialized) with ``kwargs`` such as ``classes=10``.
+
+    With ``debug=True`` every forward pass prints the output shape of each top-level block,
+    imperative or hybridized (see ``gluon_cnn.debug``).
+    """
+    key = str(name).lower()
+    if key not in _BUILDERS:
+        close = difflib.get_close_matches(key, _BUILDERS, n=4, cutoff=0.5)
+        hint = ("did you mean %s?" % ", ".join(close)) if close else (
+            "choose one of: %s." % ", ".join(list_models()))
+        raise UnknownModelError("unknown model '%s'; %s" % (name, hint))
+    net = _BUILDERS[key](**kwargs)
+    net.model_name = key
+    if debug:
+        from ..debug import print_stage_shapes_on_forward
+        print_stage_shapes_on_forward(net)
+    return net

@@ -1,0 +1,48 @@
+"""gluon_cnn: classic CNNs (LeNet, AlexNet, VGG, GoogLeNet, ResNet) on MXNet Gluon.
+
+Why the pins (the one place they are explained; README "Installation" repeats it):
+- MXNet 1.9.1 is the last MXNet release. It uses ``np.bool``, removed in numpy 1.24, so
+  numpy stays below 1.24; numpy 1.23 has no wheels for Python 3.12, hence Python 3.8-3.11.
+- MXNet itself is an extra: ``mxnet`` (CPU) and ``mxnet-cu112`` (CUDA 11.2) install the same
+  ``mxnet`` module and must never both be installed, so ``.[cpu]`` and ``.[gpu]`` each pull
+  exactly one of them.
+- gluoncv 0.10.5.post0 (LR schedulers, utilities) pulls opencv-python, pandas, scipy and
+  matplotlib; their newer releases need numpy >= 1.24 or numpy 2 and would replace our
+  numpy and break ``import mxnet``. The upper bounds keep the last releases that accept
+  numpy 1.23 (tested together: numpy 1.23.5, opencv-python 4.8.1.78, pandas 2.0.3,
+  scipy 1.10.1, matplotlib 3.7.5).
+"""
+from setuptools import find_packages, setup
+
+MXNET_VERSION = "1.9.1"
+
+setup(
+    name="gluon_cnn",
+    version="0.1.0",
+    description="Train, debug and deploy the classic convolutional networks on MXNet Gluon",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["gluon_cnn", "gluon_cnn.*"]),
+    python_requires=">=3.8,<3.12",
+    install_requires=[
+        "numpy>=1.17,<1.24",
+        "gluoncv==0.10.5.post0",
+        "opencv-python>=4.2,<4.9",
+        "pandas<2.1",
+        "scipy<1.11",
+        "matplotlib>=3.3,<3.8",
+        "Pillow>=8",
+        "tqdm>=4.40",
+    ],
+    extras_require={
+        "cpu": ["mxnet==" + MXNET_VERSION],
+        "gpu": ["mxnet-cu112==" + MXNET_VERSION],
+        "test": ["pytest>=7"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.8",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+    ],
+)

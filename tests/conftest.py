@@ -1,0 +1,23 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import mxnet as mx  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    mx.random.seed(0)
+    import numpy
+    numpy.random.seed(0)
+
+
+def run_script(name, *args, cwd=None, timeout=600):
+    """Run scripts/<name> in a fresh interpreter; returns the CompletedProcess."""
+    import subprocess
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name)] + list(args),
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)

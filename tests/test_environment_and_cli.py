@@ -1,0 +1,42 @@
+"""Clear failures for a wrong environment, and the summary command line."""
+import re
+
+import pytest
+
+from gluon_cnn._env import IncompatibleEnvironment, check_environment
+from conftest import run_script
+
+
+def test_new_numpy_is_refused_in_one_sentence():
+    with pytest.raises(IncompatibleEnvironment, match=r"numpy<1\.24.*numpy 1\.24\.2 is installed"):
+        check_environment(python_version=(3, 11), numpy_version="1.24.2")
+    with pytest.raises(IncompatibleEnvironment, match="numpy 2.1.0"):
+        check_environment(python_version=(3, 11), numpy_version="2.1.0")
+
+
+def test_unsupported_python_is_refused():
+    with pytest.raises(IncompatibleEnvironment, match="Python 3.8 to 3.11.*3.12"):
+        check_environment(python_version=(3, 12), numpy_version="1.23.5")
+    check_environment(python_version=(3, 8), numpy_version="1.23.5")
+
+
+def test_summary_script_ends_with_total_params():
+    result = run_script("summary.py", "--net", "googlenet_compact", "--input-shape", "1,3,96,96")
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == "Total params: 5,983,802"
+    assert re.search(r"inception4 \(HybridSequential\)\s+\(1, 832, 2, 2\)", result.stdout)
+
+
+def test_summary_script_bad_input_is_one_line():
+    for args, message in [(["--net", "nope"], "unknown model 'nope'"),
+                          (["--net", "vgg16", "--input-shape", "1,3,16,16"],
+                           "vgg16 needs inputs of at least 32x32 pixels"),
+                          (["--input-shape", "1,3,96"], "--input-shape takes four"),
+                          (["--net", "lenet5", "--input-shape", "1,3,32,32"],
+                           "1-channel images but got 3 channels")]:
+        result = run_script("summary.py", *args)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == ["error: " + result.stderr.strip()[7:]]
+        assert message in result.stderr
