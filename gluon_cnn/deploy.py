@@ -1,5 +1,11 @@
 """Export a network as ``<prefix>-symbol.json`` + ``<prefix>-NNNN.params`` and load it back
-with no model code (``gluon.SymbolBlock.imports``), MXNet's deployment format."""
+with no model code (``gluon.SymbolBlock.imports``), MXNet's deployment format.
+
+Beside them, ``<prefix>-preprocess.json`` records what a caller must do to an image before
+the network sees it (input size, channels, scaling) and the class names, so that
+``scripts/predict.py`` applies the training preprocessing without the training code.
+"""
+import json
 import os
 import warnings
 
@@ -9,7 +15,7 @@ from mxnet import gluon
 from .errors import UserError
 
 
-def export(net, prefix, input_shape, epoch=0, ctx=None):
+def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None):
     """Hybridize ``net``, trace it on a zero batch of ``input_shape`` and export it.
 
     Training-only parts (GoogLeNet's auxiliary heads) are not in ``net(x)``'s graph, so
@@ -19,7 +25,44 @@ def export(net, prefix, input_shape, epoch=0, ctx=None):
     net.hybridize()
     net(mx.nd.zeros(input_shape, ctx=ctx))
     net.export(prefix, epoch=epoch)
+    with open("%s-preprocess.json" % prefix, "w") as handle:
+        json.dump({"image_size": input_shape[2], "channels": input_shape[1],
+                   "layout": "NCHW", "pixel_scale": 1 / 255.0, "resize": "bilinear",
+                   "classes": list(class_names) if class_names else None}, handle, indent=1)
     return "%s-symbol.json" % prefix, "%s-%04d.params" % (prefix, epoch)
+
+
+def read_preprocessing(prefix):
+    """The preprocessing an export was trained with, or None if it has no record of it."""
+    path = "%s-preprocess.json" % prefix
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except ValueError:
+        raise UserError("%s is not valid JSON; re-export the model." % path) from None
+
+
+def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
+    """Export a training run's checkpoint (default: its newest intact one) with no training."""
+    from .models import get_model
+    from .training import checkpoint
+    if checkpoint_path is None:
+        checkpoint_path, state = checkpoint.latest_valid(os.path.join(run_dir, "checkpoints"))
+        if checkpoint_path is None:
+            raise UserError("no intact checkpoint in %s/checkpoints." % run_dir)
+    else:
+        state = checkpoint.verify(checkpoint_path)
+        if state is None:
+            raise UserError("%s is not an intact checkpoint." % checkpoint_path)
+    config = state["config"]
+    net = get_model(config["net"], classes=config["classes"], in_channels=config["in_channels"])
+    net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu())
+    prefix = prefix or os.path.join(run_dir, config["net"])
+    size = config["image_size"]
+    return export(net, prefix, (1, net.in_channels, size, size), epoch=state["epoch"],
+                  class_names=config.get("class_names"))
 
 
 def params_file(prefix, epoch=None):

@@ -7,7 +7,7 @@ from ..errors import UserError
 
 def run_main(main, argv=None):
     """Run a tool's ``main``: a UserError becomes one line on stderr and exit status 2."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:
         return main(argv) or 0
     except UserError as err:

@@ -1,0 +1,80 @@
+"""Classify images with an exported model (no model code): prints the top-5 classes."""
+import argparse
+import os
+
+import cv2
+import mxnet as mx
+import numpy as np
+
+from .. import deploy
+from ..data import to_network_input
+from ..errors import UserError
+
+
+def read_image(path, channels, convert):
+    """HxWxC uint8 (RGB or gray) with the channel count the model takes."""
+    if not os.path.isfile(path):
+        raise UserError("no such image file: %s." % path)
+    image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise UserError("%s is not an image that can be decoded." % path)
+    if image.dtype != np.uint8:
+        image = (image / (np.iinfo(image.dtype).max / 255.0)).astype(np.uint8)
+    found = 1 if image.ndim == 2 else image.shape[2]
+    if found != channels and not convert:
+        raise UserError("%s has %d channel(s) but the model takes %d; pass --convert to convert "
+                        "it." % (path, found, channels))
+    if channels == 1:
+        return image[:, :, None] if found == 1 else cv2.cvtColor(
+            image[:, :, :3], cv2.COLOR_BGR2GRAY)[:, :, None]
+    if found == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
+
+
+def preprocess(image, size):
+    """As in training: images larger than the input are area-resized, then the batch
+    transform scales to [0, 1] and resizes bilinearly to ``size``."""
+    if image.shape[0] > size or image.shape[1] > size:
+        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+        image = image[:, :, None] if image.ndim == 2 else image
+    return to_network_input(image[None], size)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model", required=True,
+                        help="export prefix: PREFIX-symbol.json and PREFIX-NNNN.params")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--epoch", type=int, default=None, help="params epoch (default: newest)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="input size (default: from PREFIX-preprocess.json)")
+    parser.add_argument("--top", type=int, default=5, help="classes to print per image")
+    parser.add_argument("--convert", action="store_true",
+                        help="convert images to the model's channel count instead of refusing")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    net = deploy.load_exported(args.model, args.epoch)
+    recipe = deploy.read_preprocessing(args.model) or {}
+    size = args.image_size or recipe.get("image_size")
+    if not size:
+        raise UserError("%s-preprocess.json is missing; pass --image-size." % args.model)
+    channels = recipe.get("channels", 3)
+    names = recipe.get("classes")
+    for path in args.images:
+        batch = preprocess(read_image(path, channels, args.convert), size)
+        try:
+            scores = net(batch)
+        except mx.base.MXNetError as err:
+            raise UserError("the model cannot take %s at %dx%d: %s" % (
+                path, size, size, str(err).strip().splitlines()[0])) from None
+        probabilities = scores.softmax().asnumpy()[0]
+        top = np.argsort(-probabilities)[:args.top]
+        print(path)
+        for index in top:
+            label = names[index] if names and index < len(names) else "class %d" % index
+            print("  %-16s %.4f" % (label, probabilities[index]))

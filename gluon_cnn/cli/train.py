@@ -1,0 +1,64 @@
+"""Train a zoo network. The defaults reproduce seed 002: GoogLeNet on CIFAR-10 resized to
+96 px, batch 64, plain SGD at 0.1, Xavier initialization, 20 epochs, hybridized."""
+import argparse
+
+from ..data import DATASETS
+from ..data.cifar import DEFAULT_DIR
+from ..models import list_models
+from ..training import TrainConfig, train
+from ..training.config import INITIALIZERS, LR_MODES, OPTIMIZERS
+
+
+def build_parser():
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--net", default=defaults.net, help="model: " + ", ".join(list_models()))
+    add("--dataset", default=defaults.dataset, help="one of: " + ", ".join(DATASETS))
+    add("--data-dir", default=None,
+        help="data folder (cifar10 default: %s; imagefolder: a folder with train/ and test/)"
+             % DEFAULT_DIR)
+    add("--image-size", type=int, default=defaults.image_size, help="input size in pixels")
+    add("--num-epochs", "--epochs", dest="num_epochs", type=int, default=defaults.num_epochs,
+        help="training epochs")
+    add("--batch-size", type=int, default=defaults.batch_size, help="samples per step")
+    add("--lr", type=float, default=defaults.lr, help="base learning rate")
+    add("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
+    add("--wd", type=float, default=defaults.wd, help="weight decay (L2)")
+    add("--lr-mode", default=defaults.lr_mode, help="schedule: " + ", ".join(LR_MODES))
+    add("--lr-decay", type=float, default=defaults.lr_decay, help="step-mode decay factor")
+    add("--lr-decay-epoch", default=defaults.lr_decay_epoch,
+        help="comma-separated epochs at which step mode decays (empty: constant rate)")
+    add("--warmup-epochs", type=int, default=defaults.warmup_epochs, help="linear warm-up")
+    add("--optimizer", default=defaults.optimizer, help="one of: " + ", ".join(OPTIMIZERS))
+    add("--init", default=defaults.init, help="initializer: " + ", ".join(INITIALIZERS))
+    add("--aux-weight", type=float, default=defaults.aux_weight,
+        help="weight of each GoogLeNet auxiliary loss")
+    add("--gpus", default=defaults.gpus, help="GPU ids such as 0,1 (empty: CPU)")
+    add("--kvstore", "--kv-store", dest="kvstore", default=defaults.kvstore,
+        help="gradient aggregation across devices (device, local)")
+    add("--num-workers", type=int, default=defaults.num_workers, help="image decoding threads")
+    add("--no-hybridize", dest="hybridize", action="store_false",
+        help="run imperatively (for debugging)")
+    add("--seed", type=int, default=defaults.seed, help="random seed")
+    add("--out", default=None, help="run folder (default: results/<net>-<dataset>-<size>px)")
+    add("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    add("--max-train-samples", type=int, default=0, help="use the first N training samples")
+    add("--max-test-samples", type=int, default=0, help="evaluate on the first N test samples")
+    add("--augment", action="store_true", help="random crop and horizontal flip")
+    add("--eval-train", action="store_true",
+        help="after each epoch measure train accuracy with a full pass, as seed 002 did")
+    add("--log-interval", type=int, default=defaults.log_interval,
+        help="iterations between rows of iterations.csv")
+    add("--synthetic-samples", type=int, default=defaults.synthetic_samples,
+        help="training samples of --dataset synthetic (a quarter as many test samples)")
+    add("--progress", dest="progress", action="store_true", default=None,
+        help="always show the progress bar (default: only on a terminal)")
+    add("--no-progress", dest="progress", action="store_false", help="never show it")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    train(TrainConfig(**vars(args)))

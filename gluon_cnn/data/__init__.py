@@ -1,0 +1,34 @@
+"""Data: CIFAR-10 in its on-disk layouts, image folders, synthetic images, batch transforms."""
+import collections
+
+from ..errors import UserError
+from .batches import BatchIterator, random_crop_flip, to_network_input
+from .cifar import CLASSES as CIFAR10_CLASSES
+from .cifar import load_cifar10
+from .imagefolder import load_image_folder
+from .synthetic import make_synthetic
+
+DATASETS = ("cifar10", "imagefolder", "synthetic")
+Splits = collections.namedtuple("Splits", "train test classes")
+
+
+def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=(1024, 256),
+                 synthetic_classes=10, num_workers=2, seed=0):
+    """Splits(train=(images, labels), test=(images, labels), classes) as uint8 NHWC arrays."""
+    if name == "cifar10":
+        return Splits(*load_cifar10(data_dir, num_workers=num_workers))
+    if name == "imagefolder":
+        if not data_dir:
+            raise UserError("--dataset imagefolder needs --data-dir holding train/<class>/ "
+                            "and test/<class>/ folders.")
+        return Splits(*load_image_folder(data_dir, size=image_size, num_workers=num_workers))
+    if name == "synthetic":
+        train = make_synthetic(synthetic_samples[0], synthetic_classes, 32, seed)
+        test = make_synthetic(synthetic_samples[1], synthetic_classes, 32, seed + 1)
+        return Splits(train, test, ["class%d" % i for i in range(synthetic_classes)])
+    raise UserError("unknown dataset '%s'; choose one of: %s." % (name, ", ".join(DATASETS)))
+
+
+__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "Splits", "load_cifar10",
+           "load_dataset", "load_image_folder", "make_synthetic", "random_crop_flip",
+           "to_network_input"]

@@ -1,0 +1,216 @@
+"""The training run: config -> data + model -> loop -> logs, checkpoints, export, curves."""
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+
+import mxnet as mx
+import numpy as np
+from gluoncv.utils import LRScheduler, LRSequential
+from mxnet import autograd, gluon
+from tqdm import tqdm
+
+from .. import deploy
+from ..data import BatchIterator, load_dataset
+from ..errors import UserError
+from ..models import get_model, with_aux_outputs
+from . import checkpoint
+from .devices import contexts_from_flag
+from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, CsvLog, SmoothedLoss
+
+log = logging.getLogger(__name__)
+
+INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
+                "uniform": mx.init.Uniform, "normal": mx.init.Normal}
+# What a checkpoint must share with the run that resumes it.
+RESUME_KEYS = ("net", "image_size", "classes")
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def prepare_output(config):
+    """Create --out, refusing to write over an existing run unless resuming it."""
+    checkpoints = os.path.join(config.out, "checkpoints")
+    if not config.resume and checkpoint.list_checkpoints(checkpoints):
+        raise UserError("%s already holds a training run; pass --resume to continue it or "
+                        "choose another --out." % config.out)
+    try:
+        os.makedirs(config.out, exist_ok=True)
+        probe = os.path.join(config.out, ".write-test")
+        with open(probe, "w") as handle:
+            handle.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise UserError("cannot write to the output directory %s (%s); choose another --out."
+                        % (config.out, err.strerror or err)) from None
+    return checkpoints
+
+
+def select(split, limit):
+    images, labels = split
+    return (images[:limit], labels[:limit]) if limit else (images, labels)
+
+
+def evaluate(net, iterator, contexts):
+    """Top-1 accuracy of ``net`` (inference mode) over ``iterator``."""
+    metric = mx.metric.Accuracy()
+    for data, label in iterator:
+        datas = gluon.utils.split_and_load(data, contexts, even_split=False)
+        labels = gluon.utils.split_and_load(label, contexts, even_split=False)
+        metric.update(labels, [net(x) for x in datas])
+    return metric.get()[1]
+
+
+def make_lr_schedule(config, iterations_per_epoch):
+    """gluoncv's schedulers as its training scripts chain them: linear warm-up, then the mode."""
+    warmup = config.warmup_epochs
+    return LRSequential([
+        LRScheduler("linear", base_lr=0, target_lr=config.lr, nepochs=warmup,
+                    iters_per_epoch=iterations_per_epoch),
+        LRScheduler(config.lr_mode, base_lr=config.lr, nepochs=config.num_epochs - warmup,
+                    iters_per_epoch=iterations_per_epoch,
+                    step_epoch=[epoch - warmup for epoch in config.decay_epochs()],
+                    step_factor=config.lr_decay, power=2),
+    ])
+
+
+def describe_differences(saved, current):
+    return "; ".join("%s was %s, now %s" % (key, saved.get(key), current[key])
+                     for key in RESUME_KEYS if saved.get(key) != current[key])
+
+
+def train(config):
+    """Run training as ``config`` says; returns a dict of the final figures and paths."""
+    config.validate()
+    contexts = contexts_from_flag(config.gpus)
+    checkpoints = prepare_output(config)
+    seed_everything(config.seed)
+
+    splits = load_dataset(config.dataset, config.data_dir, config.image_size,
+                          synthetic_samples=(config.synthetic_samples,
+                                             max(1, config.synthetic_samples // 4)),
+                          num_workers=config.num_workers, seed=config.seed)
+    train_split = select(splits.train, config.max_train_samples)
+    test_split = select(splits.test, config.max_test_samples)
+    classes = len(splits.classes)
+    train_batches = BatchIterator(*train_split, config.batch_size, config.image_size,
+                                  shuffle=True, augment=config.augment, last_batch="discard",
+                                  seed=config.seed)
+    test_batches = BatchIterator(*test_split, config.batch_size, config.image_size)
+
+    net = get_model(config.net, classes=classes, in_channels=train_split[0].shape[3])
+    input_shape = (1, net.in_channels, config.image_size, config.image_size)
+    net.check_input_shape(input_shape, training=True)
+    net.initialize(INITIALIZERS[config.init](), ctx=contexts)
+    train_net = with_aux_outputs(net)
+    with autograd.predict_mode():  # finish deferred initialization, auxiliary heads included
+        train_net(mx.nd.zeros(input_shape, ctx=contexts[0]))
+    if config.hybridize:
+        train_net.hybridize(static_alloc=True, static_shape=True)
+        net.hybridize(static_alloc=True, static_shape=True)
+
+    iterations_per_epoch = len(train_batches)
+    scheduler = make_lr_schedule(config, iterations_per_epoch)
+    # Optimizers with their own default rate (Adam: 0.001) would overwrite the schedule's.
+    scheduler.base_lr = config.lr
+    optimizer_params = {"learning_rate": config.lr, "wd": config.wd, "lr_scheduler": scheduler}
+    if config.optimizer in ("sgd", "nag"):
+        optimizer_params["momentum"] = config.momentum
+    trainer = gluon.Trainer(net.collect_params(), config.optimizer, optimizer_params,
+                            kvstore=config.kvstore)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    smoothed = SmoothedLoss()
+    run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
+                     in_channels=net.in_channels)
+
+    start_epoch = 0
+    epoch_log = CsvLog(os.path.join(config.out, "metrics.csv"), EPOCH_COLUMNS)
+    iteration_log = CsvLog(os.path.join(config.out, "iterations.csv"), ITERATION_COLUMNS)
+    if config.resume:
+        path, state = checkpoint.latest_valid(checkpoints)
+        if path is None:
+            raise UserError("--resume found no intact checkpoint in %s." % checkpoints)
+        differences = describe_differences(state["config"], run_facts)
+        if differences:
+            raise UserError("cannot resume from %s: it was trained with different settings (%s)."
+                            % (path, differences))
+        net.load_parameters(os.path.join(path, checkpoint.PARAMS), ctx=contexts)
+        trainer.load_states(os.path.join(path, checkpoint.TRAINER))
+        start_epoch = state["epoch"]
+        smoothed = SmoothedLoss(**state["smoothed_loss"])
+        epoch_log.truncate_after("epoch", start_epoch - 1)
+        iteration_log.truncate_after("iteration", smoothed.iterations)
+        log.info("resumed from %s: %d epoch(s) done", path, start_epoch)
+    with open(os.path.join(config.out, "config.json"), "w") as handle:
+        json.dump(run_facts, handle, indent=1)
+
+    progress = sys.stderr.isatty() if config.progress is None else config.progress
+    last = {}
+    for epoch in range(start_epoch, config.num_epochs):
+        start = time.time()
+        accuracy = mx.metric.Accuracy()
+        bar = tqdm(total=iterations_per_epoch, desc="epoch %d" % epoch, disable=not progress,
+                   leave=False, dynamic_ncols=True)
+        for data, label in train_batches:
+            datas = gluon.utils.split_and_load(data, contexts, even_split=False)
+            labels = gluon.utils.split_and_load(label, contexts, even_split=False)
+            main_losses, outputs = [], []
+            with autograd.record():
+                losses = []
+                for x, y in zip(datas, labels):
+                    out = train_net(x)
+                    heads = out if isinstance(out, (list, tuple)) else [out]
+                    main = loss_fn(heads[0], y)
+                    total = main
+                    for aux in heads[1:]:
+                        total = total + config.aux_weight * loss_fn(aux, y)
+                    losses.append(total)
+                    main_losses.append(main)
+                    outputs.append(heads[0])
+            autograd.backward(losses)
+            trainer.step(data.shape[0])
+            batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
+            if not math.isfinite(batch_loss):
+                raise UserError(
+                    "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
+                    "lower it (for example --lr %g). Checkpoints of completed epochs in %s are "
+                    "intact." % (batch_loss, smoothed.iterations + 1, epoch, trainer.learning_rate,
+                                 trainer.learning_rate / 10, checkpoints))
+            smoothed.update(batch_loss)
+            accuracy.update(labels, outputs)
+            if smoothed.iterations % config.log_interval == 0:
+                iteration_log.append(iteration=smoothed.iterations, epoch=epoch,
+                                     smoothed_loss=smoothed.get(), lr=trainer.learning_rate)
+            bar.set_postfix(loss="%.4f" % smoothed.get(), acc="%.3f" % accuracy.get()[1])
+            bar.update()
+        bar.close()
+        train_seconds = time.time() - start
+        train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
+                                                 config.image_size), contexts)
+                     if config.eval_train else accuracy.get()[1])
+        test_acc = evaluate(net, test_batches, contexts)
+        seconds = time.time() - start
+        last = dict(epoch=epoch, smoothed_loss=smoothed.get(), train_acc=train_acc,
+                    test_acc=test_acc, lr=trainer.learning_rate, seconds=seconds,
+                    samples_per_sec=iterations_per_epoch * config.batch_size / train_seconds)
+        epoch_log.append(**last)
+        log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f, "
+                 "Time consume %.5f s.", epoch, smoothed.get(), train_acc, test_acc, seconds)
+        checkpoint.save(checkpoints, epoch + 1, net, trainer,
+                        {"config": run_facts, "smoothed_loss": smoothed.state()})
+
+    prefix = os.path.join(config.out, config.net)
+    symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs,
+                                             ctx=contexts[0], class_names=splits.classes)
+    from ..plot import plot_runs
+    curves = plot_runs([config.out], os.path.join(config.out, "curves.png"))
+    log.info("exported %s and %s; curves in %s", symbol_file, params_file, curves)
+    return dict(last, symbol=symbol_file, params=params_file, curves=curves, out=config.out,
+                net=net)

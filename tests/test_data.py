@@ -1,0 +1,168 @@
+"""CIFAR-10 in every on-disk layout, image folders, batches, and the bad inputs around them."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from gluon_cnn import UserError
+from gluon_cnn.data import BatchIterator, load_cifar10, load_dataset, random_crop_flip
+from gluon_cnn.data import cifar
+from helpers import tiny_cifar, write_cifar_binary, write_cifar_python, write_image_folder
+
+
+@pytest.mark.parametrize("writer", [write_cifar_binary, write_cifar_python])
+def test_official_layouts_load_identically(tmp_path, writer):
+    folder = writer(str(tmp_path / "cifar-10-batches"))
+    (train_x, train_y), (test_x, test_y), classes = load_cifar10(str(tmp_path), download=False)
+    expected_x, expected_y = tiny_cifar(20, seed=1)
+    assert train_x.shape == (100, 32, 32, 3) and train_x.dtype == np.uint8
+    np.testing.assert_array_equal(train_x[:20], expected_x)
+    np.testing.assert_array_equal(train_y[:20], expected_y)
+    assert test_x.shape == (20, 32, 32, 3) and classes[0] == "airplane"
+    assert os.path.isdir(folder)
+
+
+def test_image_folder_layout_of_cifar(tmp_path):
+    write_image_folder(str(tmp_path), classes=cifar.CLASSES, per_class=(2, 1))
+    (train_x, train_y), (test_x, _), classes = load_cifar10(str(tmp_path), download=False)
+    assert train_x.shape == (20, 32, 32, 3) and test_x.shape == (10, 32, 32, 3)
+    assert classes == sorted(cifar.CLASSES) and sorted(set(train_y)) == list(range(10))
+
+
+def test_truncated_binary_file_is_refused(tmp_path):
+    write_cifar_binary(str(tmp_path))
+    path = tmp_path / "data_batch_3.bin"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(UserError, match="not a whole number of 3073-byte records"):
+        load_cifar10(str(tmp_path), download=False)
+
+
+def test_label_out_of_range_is_refused(tmp_path):
+    write_cifar_binary(str(tmp_path))
+    raw = bytearray((tmp_path / "test_batch.bin").read_bytes())
+    raw[0] = 12
+    (tmp_path / "test_batch.bin").write_bytes(bytes(raw))
+    with pytest.raises(UserError, match="label 12"):
+        load_cifar10(str(tmp_path), download=False)
+
+
+def test_pickle_without_arrays_is_refused(tmp_path):
+    write_cifar_python(str(tmp_path))
+    with open(tmp_path / "data_batch_2", "wb") as handle:
+        pickle.dump({b"labels": [1, 2]}, handle)
+    with pytest.raises(UserError, match="no 'data' array"):
+        load_cifar10(str(tmp_path), download=False)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_malicious_pickle_cannot_run_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_cifar_python(str(tmp_path))
+    with open(tmp_path / "data_batch_1", "wb") as handle:
+        pickle.dump({b"data": _RunsCode(), b"labels": []}, handle)
+    with pytest.raises(UserError, match="refusing to load"):
+        load_cifar10(str(tmp_path), download=False)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_missing_data_without_network_explains_layouts(tmp_path):
+    with pytest.raises(UserError) as info:
+        load_cifar10(str(tmp_path / "nothing"), download=False)
+    message = str(info.value)
+    assert "data_batch_1.bin" in message and "train/<class>/" in message
+    assert str(tmp_path / "nothing") in message
+
+
+def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
+    import mxnet.gluon.utils as gluon_utils
+
+    def no_network(*args, **kwargs):
+        raise OSError("Name or service not known")
+    monkeypatch.setattr(gluon_utils, "download", no_network)
+    with pytest.raises(UserError, match="download failed: Name or service not known"):
+        load_cifar10(str(tmp_path / "fresh"))
+
+
+def test_download_with_bad_checksum_is_deleted(tmp_path, monkeypatch):
+    import mxnet.gluon.utils as gluon_utils
+
+    def fake_download(url, path, sha1_hash=None, retries=2):
+        with open(path, "wb") as handle:
+            handle.write(b"not the archive")
+        return path
+    monkeypatch.setattr(gluon_utils, "download", fake_download)
+    with pytest.raises(UserError, match="wrong checksum"):
+        load_cifar10(str(tmp_path))
+    assert not (tmp_path / cifar.ARCHIVE[0]).exists()
+
+
+def test_downloaded_archive_is_unpacked_and_loaded(tmp_path, monkeypatch):
+    import tarfile
+    import mxnet.gluon.utils as gluon_utils
+    source = write_cifar_binary(str(tmp_path / "src" / "cifar-10-batches-bin"))
+    archive = tmp_path / "release.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="cifar-10-batches-bin")
+
+    def fake_download(url, path, sha1_hash=None, retries=2):
+        with open(path, "wb") as handle:
+            handle.write(archive.read_bytes())
+        return path
+    monkeypatch.setattr(gluon_utils, "download", fake_download)
+    monkeypatch.setattr(gluon_utils, "check_sha1", lambda path, sha1: True)
+    (train_x, _), _, _ = load_cifar10(str(tmp_path / "home"))
+    assert train_x.shape == (100, 32, 32, 3)
+
+
+def test_image_folder_skips_unreadable_files_and_checks_classes(tmp_path, caplog):
+    root = write_image_folder(str(tmp_path / "data"))
+    (tmp_path / "data" / "train" / "cat" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    splits = load_dataset("imagefolder", str(tmp_path / "data"))
+    assert splits.train[0].shape == (36, 32, 32, 3)
+    assert "skipped 1 unreadable" in caplog.text
+    os.rename(os.path.join(root, "test", "ship"), os.path.join(root, "test", "plane"))
+    with pytest.raises(UserError, match="different classes"):
+        load_dataset("imagefolder", root)
+
+
+def test_image_folder_without_images_is_refused(tmp_path):
+    for split in ("train", "test"):
+        os.makedirs(tmp_path / split / "cat")
+    (tmp_path / "train" / "cat" / "notes.txt").write_text("hello")
+    with pytest.raises(UserError, match="no readable images"):
+        load_dataset("imagefolder", str(tmp_path))
+
+
+def test_unknown_dataset_is_refused():
+    with pytest.raises(UserError, match="unknown dataset 'mnist'"):
+        load_dataset("mnist")
+
+
+def test_batches_are_resized_scaled_and_cover_the_data():
+    images, labels = tiny_cifar(10)
+    batches = list(BatchIterator(images, labels, 4, 96))
+    assert [b[0].shape for b in batches] == [(4, 3, 96, 96)] * 2 + [(2, 3, 96, 96)]
+    assert 0.0 <= batches[0][0].min().asscalar() and batches[0][0].max().asscalar() <= 1.0
+    np.testing.assert_array_equal(np.concatenate([b[1].asnumpy() for b in batches]), labels)
+    training = BatchIterator(images, labels, 4, 32, shuffle=True, last_batch="discard")
+    assert len(training) == 2 and len(list(training)) == 2
+
+
+def test_batch_size_errors():
+    images, labels = tiny_cifar(10)
+    with pytest.raises(UserError, match="batch size must be positive"):
+        BatchIterator(images, labels, 0, 32)
+    with pytest.raises(UserError, match="larger than the 10 training samples"):
+        BatchIterator(images, labels, 64, 32, last_batch="discard")
+
+
+def test_crop_flip_keeps_shape_and_content():
+    images, _ = tiny_cifar(8)
+    out = random_crop_flip(images, np.random.RandomState(0))
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, images)

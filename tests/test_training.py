@@ -1,0 +1,195 @@
+"""End-to-end training on tiny data in each layout, resume, exports, companion scripts."""
+import csv
+import os
+
+import cv2
+import mxnet as mx
+import numpy as np
+import pytest
+
+from gluon_cnn import deploy
+from gluon_cnn.data import BatchIterator, load_dataset, to_network_input
+from gluon_cnn.training import SmoothedLoss, TrainConfig, checkpoint, train
+from conftest import run_script
+from helpers import write_cifar_binary, write_cifar_python, write_image_folder
+
+
+def quick_config(tmp_path, **overrides):
+    settings = dict(net="lenet5", dataset="synthetic", image_size=32, num_epochs=2,
+                    batch_size=16, optimizer="adam", lr=0.003, synthetic_samples=128,
+                    out=str(tmp_path / "run"),
+                    progress=False, log_interval=2)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_smoothed_loss_is_the_seeds_bias_corrected_average():
+    smoothed = SmoothedLoss()
+    assert smoothed.update(2.0) == pytest.approx(2.0)  # bias correction: the first value itself
+    moving = 0.9 * 0.2 + 0.1 * 1.0
+    assert smoothed.update(1.0) == pytest.approx(moving / (1 - 0.9 ** 2))
+
+
+def test_run_learns_writes_metrics_checkpoints_export_and_curves(tmp_path):
+    result = train(quick_config(tmp_path, num_epochs=4))
+    run = tmp_path / "run"
+    epochs = read_rows(run / "metrics.csv")
+    assert list(epochs[0]) == ["epoch", "smoothed_loss", "train_acc", "test_acc", "lr",
+                               "seconds", "samples_per_sec"]
+    assert [row["epoch"] for row in epochs] == ["0", "1", "2", "3"]
+    losses = [float(row["smoothed_loss"]) for row in epochs]
+    assert losses[-1] < losses[0] * 0.8
+    assert float(epochs[-1]["test_acc"]) > 0.3  # ten colour-coded classes, chance is 0.1
+    assert len(read_rows(run / "iterations.csv")) == 4 * 8 // 2
+    assert (run / "curves.png").stat().st_size > 10000
+    assert [os.path.basename(p) for p in checkpoint.list_checkpoints(str(run / "checkpoints"))] \
+        == ["epoch-0002", "epoch-0003", "epoch-0004"]
+    assert os.path.isfile(run / "lenet5-symbol.json") and os.path.isfile(run / "lenet5-0004.params")
+    exported = deploy.load_exported(str(run / "lenet5"))
+    splits = load_dataset("synthetic", synthetic_samples=(128, 32))
+    data, _ = next(iter(BatchIterator(*splits.test, 32, 32)))
+    in_memory = result["net"](data).argmax(axis=1).asnumpy()
+    np.testing.assert_array_equal(exported(data).argmax(axis=1).asnumpy(), in_memory)
+
+
+@pytest.mark.parametrize("layout", ["binary", "python", "imagefolder"])
+def test_cifar_layouts_train(tmp_path, layout):
+    data = str(tmp_path / "cifar")
+    {"binary": write_cifar_binary, "python": write_cifar_python,
+     "imagefolder": lambda d: write_image_folder(d, per_class=(10, 2))}[layout](data)
+    result = train(quick_config(tmp_path, dataset="cifar10", data_dir=data, num_epochs=1))
+    assert 0.0 <= result["test_acc"] <= 1.0
+    assert len(read_rows(tmp_path / "run" / "metrics.csv")) == 1
+
+
+def test_own_image_folders_with_googlenet_and_aux_heads(tmp_path):
+    data = write_image_folder(str(tmp_path / "pets"), per_class=(8, 2), size=40)
+    train(quick_config(tmp_path, net="googlenet", dataset="imagefolder", data_dir=data,
+                       image_size=79, batch_size=8, num_epochs=1))
+    run = tmp_path / "run"
+    saved = mx.nd.load(str(run / "checkpoints" / "epoch-0001" / "net.params"))
+    assert any("aux" in key for key in saved)  # the heads were trained and checkpointed
+    exported = mx.nd.load(str(run / "googlenet-0001.params"))
+    assert not any("aux" in key for key in exported)
+    recipe = deploy.read_preprocessing(str(run / "googlenet"))
+    assert recipe["classes"] == ["cat", "dog", "ship"] and recipe["image_size"] == 79
+
+
+def test_resume_after_a_crash_continues_at_the_next_epoch(tmp_path, monkeypatch):
+    real_save = checkpoint.save
+
+    def crash_after_second_epoch(folder, epoch, *args, **kwargs):
+        path = real_save(folder, epoch, *args, **kwargs)
+        if epoch == 2:
+            raise RuntimeError("simulated crash")
+        return path
+    monkeypatch.setattr(checkpoint, "save", crash_after_second_epoch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(quick_config(tmp_path, num_epochs=4))
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    train(quick_config(tmp_path, num_epochs=4, resume=True))
+    rows = read_rows(tmp_path / "run" / "metrics.csv")
+    assert [row["epoch"] for row in rows] == ["0", "1", "2", "3"]
+    iterations = [int(row["iteration"]) for row in read_rows(tmp_path / "run" / "iterations.csv")]
+    assert iterations == list(range(2, 33, 2))
+
+
+def test_damaged_latest_checkpoint_falls_back_to_the_previous(tmp_path):
+    train(quick_config(tmp_path, num_epochs=2))
+    folder = tmp_path / "run" / "checkpoints"
+    params = folder / "epoch-0002" / "net.params"
+    params.write_bytes(params.read_bytes()[:100])
+    path, state = checkpoint.latest_valid(str(folder))
+    assert os.path.basename(path) == "epoch-0001" and state["epoch"] == 1
+
+
+def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
+    out = str(tmp_path / "cli")
+    common = ["--dataset", "synthetic", "--synthetic-samples", "64", "--image-size", "32",
+              "--batch-size", "16", "--num-epochs", "1", "--out", out]
+    result = run_script("train.py", "--net", "lenet5", *common)
+    assert result.returncode == 0, result.stderr
+    line = [l for l in result.stdout.splitlines() if l.startswith("Epoch 0,")][0]
+    assert line.startswith("Epoch 0, Moving Train Avg loss ")
+    assert ", Train acc " in line and ", Test acc " in line and line.endswith(" s.")
+    again = run_script("train.py", "--net", "lenet5", *common)
+    assert again.returncode == 2 and "already holds a training run" in again.stderr
+    other = run_script("train.py", "--net", "resnet18", *common[:-2], "--out", out, "--resume",
+                       "--num-epochs", "2")
+    assert other.returncode == 2
+    assert "net was lenet5, now resnet18" in other.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--net", "lenet"], "unknown model 'lenet'; did you mean lenet5"),
+    (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"],
+     "no CIFAR-10 found in /nonexistent/cifar"),
+    (["--lr", "-0.1"], "--lr must be positive"),
+    (["--num-epochs", "0"], "--num-epochs must be positive"),
+    (["--batch-size", "0"], "--batch-size must be positive"),
+    (["--batch-size", "1000"], "larger than the 64 training samples"),
+    (["--net", "vgg11", "--image-size", "16"], "vgg11 needs inputs of at least 32x32 pixels"),
+    (["--gpus", "0"], "this mxnet is the CPU build"),
+    (["--gpus", "x"], "--gpus takes comma-separated GPU ids"),
+    (["--lr-decay-epoch", "a,b"], "--lr-decay-epoch takes comma-separated epochs"),
+    (["--out", "/dev/null/run"], "cannot write to the output directory /dev/null/run"),
+    (["--resume"], "--resume found no intact checkpoint"),
+    (["--lr", "1e9", "--num-epochs", "2"], "the loss became"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, message):
+    base = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "64",
+            "--image-size", "32", "--batch-size", "16", "--num-epochs", "1",
+            "--out", str(tmp_path / "run")]
+    result = run_script("train.py", *(base + args))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+
+
+def test_plot_export_and_predict_scripts(tmp_path):
+    data = write_image_folder(str(tmp_path / "data"), per_class=(12, 3))
+    result = train(quick_config(tmp_path, dataset="imagefolder", data_dir=data, num_epochs=3))
+    run = str(tmp_path / "run")
+    plotted = run_script("plot.py", run, run, "--seed", "-o", str(tmp_path / "both.png"))
+    assert plotted.returncode == 0, plotted.stderr
+    assert os.path.getsize(tmp_path / "both.png") > 10000
+    exported = run_script("export.py", run, "--prefix", str(tmp_path / "again"))
+    assert exported.returncode == 0, exported.stderr
+    assert os.path.isfile(tmp_path / "again-0003.params")
+    image = os.path.join(data, "test", "dog", "0000.png")
+    predicted = run_script("predict.py", "--model", str(tmp_path / "again"), image)
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.splitlines()
+    assert lines[0] == image and len(lines) == 4  # three classes in this data
+    # predict.py's preprocessing is training's: it agrees with the in-memory network.
+    decoded = cv2.cvtColor(cv2.imread(image), cv2.COLOR_BGR2RGB)
+    scores = result["net"](to_network_input(decoded[None], 32)).softmax().asnumpy()[0]
+    expected = ["cat", "dog", "ship"][int(scores.argmax())]
+    assert lines[1].split()[0] == expected
+    assert float(lines[1].split()[1]) == pytest.approx(scores.max(), abs=1e-4)
+    probabilities = [float(line.split()[-1]) for line in lines[1:]]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-3)
+
+    gray = str(tmp_path / "gray.png")
+    cv2.imwrite(gray, np.zeros((32, 32), np.uint8))
+    text = str(tmp_path / "notes.png")
+    with open(text, "w") as handle:
+        handle.write("not an image")
+    for args, message in [([str(tmp_path / "missing"), image], "no exported model"),
+                          ([str(tmp_path / "again"), text], "is not an image"),
+                          ([str(tmp_path / "again"), gray], "has 1 channel(s) but the model takes 3"),
+                          ([str(tmp_path / "again"), str(tmp_path / "nope.png")], "no such image")]:
+        result = run_script("predict.py", "--model", *args)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    converted = run_script("predict.py", "--model", str(tmp_path / "again"), "--convert", gray)
+    assert converted.returncode == 0, converted.stderr
