@@ -6,6 +6,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import gluon_cnn  # noqa: E402,F401  (first: it sets the thread defaults before mxnet loads)
 import mxnet as mx  # noqa: E402
 
 

@@ -12,4 +12,4 @@ def run_main(main, argv=None):
         return main(argv) or 0
     except UserError as err:
         print("error: %s" % err, file=sys.stderr)
-        return 2
+        return getattr(err, "exit_code", 2)

@@ -31,11 +31,32 @@ def build_parser():
                         help="print only the top-level blocks' output shapes (debug mode)")
     parser.add_argument("--receptive-field", action="store_true",
                         help="print the receptive field of every convolution and pooling layer")
+    parser.add_argument("--zoo", action="store_true",
+                        help="print a Markdown table of every model: input size, parameters, "
+                             "MACs, smallest input (the README's table)")
     return parser
+
+
+def zoo_table():
+    """One Markdown row per model at its paper's input size and class count."""
+    lines = ["| model | input | classes | trainable params | MACs / image | smallest input |",
+             "| --- | --- | --- | ---: | ---: | ---: |"]
+    for name in list_models():
+        net = get_model(name)
+        size = net.canonical_size
+        report = debug.summary(net, (1, net.in_channels, size, size), printer=None)
+        classes = report["rows"][0].output_shape[1]
+        lines.append("| %s | %dx%dx%d | %d | {:,} | {:,.1f} M | %d px |".format(
+            report["trainable_params"], report["macs"] / 1e6) % (
+            name, size, size, net.in_channels, classes, net.smallest_input_size()))
+    return "\n".join(lines)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.zoo:
+        print(zoo_table())
+        return
     kwargs = {"classes": args.classes} if args.classes else {}
     net = get_model(args.net, **kwargs)
     shape = (parse_shape(args.input_shape) if args.input_shape else

@@ -9,7 +9,6 @@ import math
 
 import mxnet as mx
 import numpy as np
-from mxnet import gluon
 
 from ..errors import UserError
 
@@ -42,7 +41,9 @@ class BatchIterator:
     """Iterate (data, label) NDArray batches over in-memory images.
 
     ``last_batch`` is "discard" for training (every step sees a full batch, as the seed's
-    loader) and "keep" for evaluation (every sample counted once).
+    loader) and "keep" for evaluation (every sample counted once). The order and the
+    augmentation of epoch ``e`` depend only on (seed, e), so an interrupted epoch can be
+    replayed from any batch with ``batches(epoch, start)``.
     """
 
     def __init__(self, images, labels, batch_size, image_size, shuffle=False, augment=False,
@@ -55,20 +56,26 @@ class BatchIterator:
         self.images, self.labels = images, labels
         self.batch_size, self.image_size = batch_size, image_size
         self.augment, self.last_batch = augment, last_batch
-        self._rng = np.random.RandomState(seed)
-        sampler = (gluon.data.RandomSampler(len(labels)) if shuffle
-                   else gluon.data.SequentialSampler(len(labels)))
-        self._sampler = gluon.data.BatchSampler(sampler, batch_size, last_batch)
+        self.shuffle, self.seed = shuffle, seed
 
     def __len__(self):
         rounding = math.floor if self.last_batch == "discard" else math.ceil
         return int(rounding(len(self.labels) / self.batch_size))
 
     def __iter__(self):
-        for indices in self._sampler:
-            indices = np.sort(np.asarray(indices))  # sorted reads are cache-friendly
+        return self.batches(0)
+
+    def batches(self, epoch, start=0):
+        """The batches of ``epoch`` from batch number ``start`` on."""
+        count = len(self.labels)
+        order = (np.random.RandomState([self.seed, epoch]).permutation(count) if self.shuffle
+                 else np.arange(count))
+        for number in range(start, len(self)):
+            # sorted reads are cache-friendly; the batch's content is the same
+            indices = np.sort(order[number * self.batch_size:(number + 1) * self.batch_size])
             images = self.images[indices]
             if self.augment:
-                images = random_crop_flip(images, self._rng)
+                images = random_crop_flip(images, np.random.RandomState([self.seed, epoch,
+                                                                         number]))
             yield (to_network_input(images, self.image_size),
                    mx.nd.array(self.labels[indices], dtype=np.float32))

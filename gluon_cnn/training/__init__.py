@@ -1,6 +1,6 @@
 """Training: configuration, the loop, smoothed metrics, checkpoints, devices."""
 from .config import TrainConfig
-from .loop import evaluate, train
+from .loop import Interrupted, evaluate, train
 from .metrics import SmoothedLoss
 
-__all__ = ["SmoothedLoss", "TrainConfig", "evaluate", "train"]
+__all__ = ["Interrupted", "SmoothedLoss", "TrainConfig", "evaluate", "train"]

@@ -1,17 +1,33 @@
-"""Checkpoints that survive a crash: each is a folder written under a temporary name,
-flushed, then renamed, with SHA-256 sums of its files, so a half-written or damaged one is
-recognised and the previous good one is used instead. Parameters and trainer state use
-MXNet's own formats, never pickle."""
+"""Checkpoints that survive a crash.
+
+Each checkpoint is a folder written under a temporary name, flushed, then renamed, with
+SHA-256 sums of its files in ``state.json``, so a half-written or damaged one is
+recognised and the previous good one used instead. ``epoch-0003`` holds the state after
+three complete epochs; ``epoch-0003-batch-0120`` the state of a run interrupted in its
+fourth epoch after 120 batches. Parameters and optimizer states are MXNet ``.params``
+files (arrays only) and counters are JSON: nothing is ever unpickled.
+"""
+import errno
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+
+from ..errors import UserError
+from . import optimizer_state
 
 log = logging.getLogger(__name__)
 
-PARAMS, TRAINER, STATE = "net.params", "trainer.states", "state.json"
-PREFIX = "epoch-"
+PARAMS, OPTIMIZER, OPTIMIZER_META, STATE = ("net.params", "optimizer.params",
+                                            "optimizer.json", "state.json")
+DATA_FILES = (PARAMS, OPTIMIZER, OPTIMIZER_META)
+NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{4,}))?$")
+
+
+def checkpoint_name(epoch, batch=0):
+    return "epoch-%04d" % epoch + ("-batch-%04d" % batch if batch else "")
 
 
 def _sha256(path):
@@ -27,36 +43,51 @@ def _fsync(path):
         os.fsync(handle.fileno())
 
 
-def save(folder, epoch, net, trainer, state, keep=3):
-    """Write checkpoint ``epoch`` (completed epochs) into ``folder``; keep the last ``keep``."""
-    os.makedirs(folder, exist_ok=True)
-    final = os.path.join(folder, "%s%04d" % (PREFIX, epoch))
-    temporary = os.path.join(folder, ".%s%04d.tmp%d" % (PREFIX, epoch, os.getpid()))
-    shutil.rmtree(temporary, ignore_errors=True)
-    os.makedirs(temporary)
-    net.save_parameters(os.path.join(temporary, PARAMS))
-    trainer.save_states(os.path.join(temporary, TRAINER))
-    state = dict(state, epoch=epoch,
-                 sha256={name: _sha256(os.path.join(temporary, name)) for name in (PARAMS, TRAINER)})
-    with open(os.path.join(temporary, STATE), "w") as handle:
-        json.dump(state, handle, indent=1)
-    for name in (PARAMS, TRAINER, STATE):
-        _fsync(os.path.join(temporary, name))
-    if os.path.exists(final):
-        shutil.rmtree(final)
-    os.rename(temporary, final)
+def save(folder, epoch, net, trainer, state, batch=0, keep=3):
+    """Write the checkpoint for ``epoch`` complete epochs (+ ``batch`` batches of the next)
+    into ``folder`` and keep the newest ``keep``. A failed write leaves no trace."""
+    final = os.path.join(folder, checkpoint_name(epoch, batch))
+    temporary = os.path.join(folder, ".%s.tmp%d" % (os.path.basename(final), os.getpid()))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        shutil.rmtree(temporary, ignore_errors=True)
+        os.makedirs(temporary)
+        net.save_parameters(os.path.join(temporary, PARAMS))
+        optimizer_state.save(trainer, os.path.join(temporary, OPTIMIZER),
+                             os.path.join(temporary, OPTIMIZER_META))
+        state = dict(state, epoch=epoch, batch=batch,
+                     sha256={name: _sha256(os.path.join(temporary, name))
+                             for name in DATA_FILES})
+        with open(os.path.join(temporary, STATE), "w") as handle:
+            json.dump(state, handle, indent=1)
+        for name in DATA_FILES + (STATE,):
+            _fsync(os.path.join(temporary, name))
+        if os.path.exists(final):
+            shutil.rmtree(final)
+        os.rename(temporary, final)
+    except OSError as err:
+        shutil.rmtree(temporary, ignore_errors=True)
+        reason = "the disk is full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        previous, _ = latest_valid(folder)
+        raise UserError("could not write checkpoint %s: %s; the last complete checkpoint is "
+                        "%s; free space and continue with --resume."
+                        % (final, reason, previous or "none")) from None
     for old in list_checkpoints(folder)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
 def list_checkpoints(folder):
-    """Completed checkpoint folders, oldest first."""
+    """Completed checkpoint folders, oldest first (temporary folders are not listed)."""
     if not os.path.isdir(folder):
         return []
-    names = sorted(name for name in os.listdir(folder)
-                   if name.startswith(PREFIX) and name[len(PREFIX):].isdigit())
-    return [os.path.join(folder, name) for name in names]
+    found = []
+    for name in os.listdir(folder):
+        match = NAME.match(name)
+        if match:
+            found.append(((int(match.group(1)), int(match.group(2) or 0)),
+                          os.path.join(folder, name)))
+    return [path for _, path in sorted(found)]
 
 
 def verify(path):
@@ -65,7 +96,7 @@ def verify(path):
         with open(os.path.join(path, STATE)) as handle:
             state = json.load(handle)
         sums = state["sha256"]
-        for name in (PARAMS, TRAINER):
+        for name in DATA_FILES:
             if _sha256(os.path.join(path, name)) != sums[name]:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -81,3 +112,9 @@ def latest_valid(folder):
             return path, state
         log.warning("checkpoint %s is damaged or incomplete; using the one before it", path)
     return None, None
+
+
+def restore(path, net, trainer, ctx):
+    """Load a verified checkpoint's parameters and optimizer state."""
+    net.load_parameters(os.path.join(path, PARAMS), ctx=ctx)
+    optimizer_state.load(trainer, os.path.join(path, OPTIMIZER), os.path.join(path, OPTIMIZER_META))

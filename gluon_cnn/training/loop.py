@@ -1,9 +1,16 @@
-"""The training run: config -> data + model -> loop -> logs, checkpoints, export, curves."""
+"""The training run: config -> data + model -> loop -> logs, checkpoints, export, curves.
+
+A run can be stopped at any moment and resumed to the same result: each epoch's order and
+augmentation depend only on (seed, epoch), MXNet's generator (dropout) is re-seeded from
+(seed, epoch, batch) before every step, and checkpoints hold the parameters, optimizer
+state, smoothed loss and the position in the epoch.
+"""
 import json
 import logging
 import math
 import os
 import random
+import signal
 import sys
 import time
 
@@ -26,7 +33,43 @@ log = logging.getLogger(__name__)
 INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
                 "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 # What a checkpoint must share with the run that resumes it.
-RESUME_KEYS = ("net", "image_size", "classes")
+RESUME_KEYS = ("net", "classes", "image_size", "in_channels")
+
+
+class Interrupted(UserError):
+    """Stopped by Ctrl-C or SIGTERM after writing a checkpoint."""
+    exit_code = 130
+
+
+class StopSignals:
+    """While active, SIGINT and SIGTERM ask the loop to stop after the current step."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received = None
+        self._previous = {}
+
+    def __enter__(self):
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number, _frame):
+        if self.received is not None:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.received = signal.Signals(number).name
+        log.warning("%s received: finishing this step and writing a checkpoint", self.received)
+
+    def __exit__(self, *exc):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        return False
+
+
+def step_seed(seed, epoch, batch):
+    """The seed of MXNet's generator for one step: a function of the position alone."""
+    return (seed * 1000003 + epoch * 100003 + batch) % (2 ** 31)
 
 
 def seed_everything(seed):
@@ -71,7 +114,7 @@ def evaluate(net, iterator, contexts):
 def make_lr_schedule(config, iterations_per_epoch):
     """gluoncv's schedulers as its training scripts chain them: linear warm-up, then the mode."""
     warmup = config.warmup_epochs
-    return LRSequential([
+    schedule = LRSequential([
         LRScheduler("linear", base_lr=0, target_lr=config.lr, nepochs=warmup,
                     iters_per_epoch=iterations_per_epoch),
         LRScheduler(config.lr_mode, base_lr=config.lr, nepochs=config.num_epochs - warmup,
@@ -79,11 +122,36 @@ def make_lr_schedule(config, iterations_per_epoch):
                     step_epoch=[epoch - warmup for epoch in config.decay_epochs()],
                     step_factor=config.lr_decay, power=2),
     ])
+    # Optimizers with their own default rate (Adam: 0.001) would overwrite the schedule's.
+    schedule.base_lr = config.lr
+    return schedule
 
 
 def describe_differences(saved, current):
     return "; ".join("%s was %s, now %s" % (key, saved.get(key), current[key])
                      for key in RESUME_KEYS if saved.get(key) != current[key])
+
+
+def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight):
+    """One optimization step; returns (mean main loss, labels, main outputs) of the batch."""
+    datas = gluon.utils.split_and_load(data, contexts, even_split=False)
+    labels = gluon.utils.split_and_load(label, contexts, even_split=False)
+    main_losses, outputs, losses = [], [], []
+    with autograd.record():
+        for x, y in zip(datas, labels):
+            out = train_net(x)
+            heads = out if isinstance(out, (list, tuple)) else [out]
+            main = loss_fn(heads[0], y)
+            total = main
+            for aux in heads[1:]:
+                total = total + aux_weight * loss_fn(aux, y)
+            losses.append(total)
+            main_losses.append(main)
+            outputs.append(heads[0])
+    autograd.backward(losses)
+    trainer.step(data.shape[0])
+    batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
+    return batch_loss, labels, outputs
 
 
 def train(config):
@@ -117,22 +185,20 @@ def train(config):
         net.hybridize(static_alloc=True, static_shape=True)
 
     iterations_per_epoch = len(train_batches)
-    scheduler = make_lr_schedule(config, iterations_per_epoch)
-    # Optimizers with their own default rate (Adam: 0.001) would overwrite the schedule's.
-    scheduler.base_lr = config.lr
-    optimizer_params = {"learning_rate": config.lr, "wd": config.wd, "lr_scheduler": scheduler}
+    optimizer_params = {"learning_rate": config.lr, "wd": config.wd,
+                        "lr_scheduler": make_lr_schedule(config, iterations_per_epoch)}
     if config.optimizer in ("sgd", "nag"):
         optimizer_params["momentum"] = config.momentum
     trainer = gluon.Trainer(net.collect_params(), config.optimizer, optimizer_params,
                             kvstore=config.kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    smoothed = SmoothedLoss()
     run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
                      in_channels=net.in_channels)
 
-    start_epoch = 0
     epoch_log = CsvLog(os.path.join(config.out, "metrics.csv"), EPOCH_COLUMNS)
     iteration_log = CsvLog(os.path.join(config.out, "iterations.csv"), ITERATION_COLUMNS)
+    smoothed, position = SmoothedLoss(), {"epoch": 0, "batch": 0, "accuracy": [0.0, 0],
+                                          "seconds": 0.0}
     if config.resume:
         path, state = checkpoint.latest_valid(checkpoints)
         if path is None:
@@ -141,70 +207,76 @@ def train(config):
         if differences:
             raise UserError("cannot resume from %s: it was trained with different settings (%s)."
                             % (path, differences))
-        net.load_parameters(os.path.join(path, checkpoint.PARAMS), ctx=contexts)
-        trainer.load_states(os.path.join(path, checkpoint.TRAINER))
-        start_epoch = state["epoch"]
+        checkpoint.restore(path, net, trainer, contexts)
         smoothed = SmoothedLoss(**state["smoothed_loss"])
-        epoch_log.truncate_after("epoch", start_epoch - 1)
+        position = state["position"]
+        epoch_log.truncate_after("epoch", position["epoch"] - 1)
         iteration_log.truncate_after("iteration", smoothed.iterations)
-        log.info("resumed from %s: %d epoch(s) done", path, start_epoch)
+        log.info("resumed from %s: epoch %d, batch %d", path, position["epoch"], position["batch"])
     with open(os.path.join(config.out, "config.json"), "w") as handle:
         json.dump(run_facts, handle, indent=1)
 
+    def save_checkpoint(epoch, batch, accuracy, seconds):
+        return checkpoint.save(
+            checkpoints, epoch, net, trainer, batch=batch,
+            state={"config": run_facts, "smoothed_loss": smoothed.state(),
+                   "position": {"epoch": epoch, "batch": batch, "seconds": seconds,
+                                "accuracy": [accuracy.sum_metric, accuracy.num_inst]}})
+
     progress = sys.stderr.isatty() if config.progress is None else config.progress
     last = {}
-    for epoch in range(start_epoch, config.num_epochs):
-        start = time.time()
-        accuracy = mx.metric.Accuracy()
-        bar = tqdm(total=iterations_per_epoch, desc="epoch %d" % epoch, disable=not progress,
-                   leave=False, dynamic_ncols=True)
-        for data, label in train_batches:
-            datas = gluon.utils.split_and_load(data, contexts, even_split=False)
-            labels = gluon.utils.split_and_load(label, contexts, even_split=False)
-            main_losses, outputs = [], []
-            with autograd.record():
-                losses = []
-                for x, y in zip(datas, labels):
-                    out = train_net(x)
-                    heads = out if isinstance(out, (list, tuple)) else [out]
-                    main = loss_fn(heads[0], y)
-                    total = main
-                    for aux in heads[1:]:
-                        total = total + config.aux_weight * loss_fn(aux, y)
-                    losses.append(total)
-                    main_losses.append(main)
-                    outputs.append(heads[0])
-            autograd.backward(losses)
-            trainer.step(data.shape[0])
-            batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
-            if not math.isfinite(batch_loss):
-                raise UserError(
-                    "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
-                    "lower it (for example --lr %g). Checkpoints of completed epochs in %s are "
-                    "intact." % (batch_loss, smoothed.iterations + 1, epoch, trainer.learning_rate,
-                                 trainer.learning_rate / 10, checkpoints))
-            smoothed.update(batch_loss)
-            accuracy.update(labels, outputs)
-            if smoothed.iterations % config.log_interval == 0:
-                iteration_log.append(iteration=smoothed.iterations, epoch=epoch,
-                                     smoothed_loss=smoothed.get(), lr=trainer.learning_rate)
-            bar.set_postfix(loss="%.4f" % smoothed.get(), acc="%.3f" % accuracy.get()[1])
-            bar.update()
-        bar.close()
-        train_seconds = time.time() - start
-        train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
-                                                 config.image_size), contexts)
-                     if config.eval_train else accuracy.get()[1])
-        test_acc = evaluate(net, test_batches, contexts)
-        seconds = time.time() - start
-        last = dict(epoch=epoch, smoothed_loss=smoothed.get(), train_acc=train_acc,
-                    test_acc=test_acc, lr=trainer.learning_rate, seconds=seconds,
-                    samples_per_sec=iterations_per_epoch * config.batch_size / train_seconds)
-        epoch_log.append(**last)
-        log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f, "
-                 "Time consume %.5f s.", epoch, smoothed.get(), train_acc, test_acc, seconds)
-        checkpoint.save(checkpoints, epoch + 1, net, trainer,
-                        {"config": run_facts, "smoothed_loss": smoothed.state()})
+    with StopSignals() as stop:
+        for epoch in range(position["epoch"], config.num_epochs):
+            first_batch = position["batch"] if epoch == position["epoch"] else 0
+            accuracy = mx.metric.Accuracy()
+            if first_batch:
+                accuracy.sum_metric, accuracy.num_inst = position["accuracy"]
+            start = time.time() - (position["seconds"] if first_batch else 0.0)
+            bar = tqdm(total=iterations_per_epoch, initial=first_batch, desc="epoch %d" % epoch,
+                       disable=not progress, leave=False, dynamic_ncols=True)
+            for batch, (data, label) in enumerate(train_batches.batches(epoch, first_batch),
+                                                  first_batch):
+                mx.random.seed(step_seed(config.seed, epoch, batch))
+                batch_loss, labels, outputs = train_step(train_net, trainer, loss_fn, data,
+                                                         label, contexts, config.aux_weight)
+                if not math.isfinite(batch_loss):
+                    raise UserError(
+                        "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
+                        "lower it (for example --lr %g). The checkpoints in %s are intact."
+                        % (batch_loss, smoothed.iterations + 1, epoch, trainer.learning_rate,
+                           trainer.learning_rate / 10, checkpoints))
+                smoothed.update(batch_loss)
+                accuracy.update(labels, outputs)
+                if smoothed.iterations % config.log_interval == 0:
+                    iteration_log.append(iteration=smoothed.iterations, epoch=epoch,
+                                         smoothed_loss=smoothed.get(), lr=trainer.learning_rate)
+                bar.set_postfix(loss="%.4f" % smoothed.get(), acc="%.3f" % accuracy.get()[1])
+                bar.update()
+                if stop.received and batch + 1 < iterations_per_epoch:
+                    bar.close()
+                    path = save_checkpoint(epoch, batch + 1, accuracy, time.time() - start)
+                    raise Interrupted(
+                        "stopped by %s at epoch %d after batch %d; checkpoint %s written. "
+                        "Continue with the same command plus --resume (--out %s)."
+                        % (stop.received, epoch, batch + 1, path, config.out))
+            bar.close()
+            train_seconds = time.time() - start
+            train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
+                                                     config.image_size), contexts)
+                         if config.eval_train else accuracy.get()[1])
+            test_acc = evaluate(net, test_batches, contexts)
+            seconds = time.time() - start
+            last = dict(epoch=epoch, smoothed_loss=smoothed.get(), train_acc=train_acc,
+                        test_acc=test_acc, lr=trainer.learning_rate, seconds=seconds,
+                        samples_per_sec=iterations_per_epoch * config.batch_size / train_seconds)
+            epoch_log.append(**last)  # a resume drops rows its checkpoint does not cover
+            save_checkpoint(epoch + 1, 0, accuracy, 0.0)
+            log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f, "
+                     "Time consume %.5f s.", epoch, smoothed.get(), train_acc, test_acc, seconds)
+            if stop.received:
+                raise Interrupted("stopped by %s after epoch %d; checkpoint written. Continue "
+                                  "with the same command plus --resume (--out %s)."
+                                  % (stop.received, epoch, config.out))
 
     prefix = os.path.join(config.out, config.net)
     symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs,
