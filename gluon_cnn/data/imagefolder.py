@@ -19,13 +19,23 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 
 
+def decode_image(path, flags=cv2.IMREAD_COLOR):
+    """The decoded image (OpenCV's BGR order), or None when the file is not a readable image.
+
+    OpenCV answers most bad files with None but raises cv2.error for some (an empty file,
+    absurd dimensions in a header); both mean "not an image" here.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+        return cv2.imdecode(data, flags) if data.size else None
+    except (cv2.error, OSError):
+        return None
+
+
 def _decode(path):
     """RGB uint8 HxWx3, or None when the file is not a readable image."""
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        return None
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = decode_image(path)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def list_split(split_dir):
