@@ -38,6 +38,8 @@ setup(
         "cpu": ["mxnet==" + MXNET_VERSION],
         "gpu": ["mxnet-cu112==" + MXNET_VERSION],
         "test": ["pytest>=7"],
+        # benchmarks/compare_pytorch.py only; CPU build from the local wheel on our machines
+        "bench": ["torch==2.13.0"],
     },
     classifiers=[
         "Programming Language :: Python :: 3.8",

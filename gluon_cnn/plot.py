@@ -1,4 +1,5 @@
 """Learning curves from runs' CSV logs: smoothed loss per iteration, accuracy per epoch."""
+import json
 import os
 
 import matplotlib
@@ -21,6 +22,17 @@ SEED_002 = {
 }
 
 
+def _iterations_per_epoch(run, iterations):
+    """From the run's config.json, or estimated from the last logged row."""
+    config_file = os.path.join(run, "config.json")
+    if os.path.isfile(config_file):
+        with open(config_file) as handle:
+            value = json.load(handle).get("iterations_per_epoch")
+        if value:
+            return float(value)
+    return max(1.0, float(iterations[-1]["iteration"]) / (float(iterations[-1]["epoch"]) + 1))
+
+
 def _floats(rows, column):
     return [float(row[column]) for row in rows]
 
@@ -37,8 +49,7 @@ def plot_runs(run_dirs, output, with_seed=False):
         iterations_file = os.path.join(run, "iterations.csv")
         iterations = read_csv(iterations_file) if os.path.isfile(iterations_file) else []
         if iterations:
-            per_epoch = max(1.0, float(iterations[-1]["iteration"]) /
-                            max(1.0, float(iterations[-1]["epoch"]) + 1))
+            per_epoch = _iterations_per_epoch(run, iterations)
             loss_axis.plot([float(r["iteration"]) / per_epoch for r in iterations],
                            _floats(iterations, "smoothed_loss"), label=label)
         elif epochs:

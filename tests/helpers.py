@@ -12,22 +12,20 @@ def tiny_cifar(count=40, seed=0):
     return make_synthetic(count, classes=10, size=32, seed=seed)
 
 
-def write_cifar_binary(folder, per_batch=20):
+def _write_release(folder, writer, suffix, per_batch):
     os.makedirs(folder, exist_ok=True)
-    for index in range(1, 6):
-        write_binary_batch(os.path.join(folder, "data_batch_%d.bin" % index),
-                           *tiny_cifar(per_batch, seed=index))
-    write_binary_batch(os.path.join(folder, "test_batch.bin"), *tiny_cifar(per_batch, seed=9))
+    names = ["data_batch_%d" % index for index in range(1, 6)] + ["test_batch"]
+    for seed, name in zip([1, 2, 3, 4, 5, 9], names):
+        writer(os.path.join(folder, name + suffix), *tiny_cifar(per_batch, seed=seed))
     return folder
+
+
+def write_cifar_binary(folder, per_batch=20):
+    return _write_release(folder, write_binary_batch, ".bin", per_batch)
 
 
 def write_cifar_python(folder, per_batch=20):
-    os.makedirs(folder, exist_ok=True)
-    for index in range(1, 6):
-        write_python_batch(os.path.join(folder, "data_batch_%d" % index),
-                           *tiny_cifar(per_batch, seed=index))
-    write_python_batch(os.path.join(folder, "test_batch"), *tiny_cifar(per_batch, seed=9))
-    return folder
+    return _write_release(folder, write_python_batch, "", per_batch)
 
 
 def write_image_folder(root, classes=("cat", "dog", "ship"), per_class=(12, 4), size=32,

@@ -1,4 +1,5 @@
 """Clear failures for a wrong environment, and the summary command line."""
+import os
 import re
 
 import pytest
@@ -40,3 +41,18 @@ def test_summary_script_bad_input_is_one_line():
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines() == ["error: " + result.stderr.strip()[7:]]
         assert message in result.stderr
+
+
+def test_training_imports_beside_torch_2(tmp_path):
+    """gluoncv 0.10 refuses to import when torch >= 2 is installed (the benchmark extra)."""
+    import subprocess
+    import sys
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("__version__ = '2.13.0'\n")
+    code = ("import sys; sys.path.insert(0, %r); import torch; assert torch.__version__ == "
+            "'2.13.0'; from gluon_cnn.training import train; print('ok')" % str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -137,6 +137,7 @@ def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
     (["--net", "vgg11", "--image-size", "16"], "vgg11 needs inputs of at least 32x32 pixels"),
     (["--gpus", "0"], "this mxnet is the CPU build"),
     (["--gpus", "x"], "--gpus takes comma-separated GPU ids"),
+    (["--ctx", "tpu:0"], "--ctx takes devices such as cpu:0,cpu:1"),
     (["--lr-decay-epoch", "a,b"], "--lr-decay-epoch takes comma-separated epochs"),
     (["--out", "/dev/null/run"], "cannot write to the output directory /dev/null/run"),
     (["--resume"], "--resume found no intact checkpoint"),
@@ -193,3 +194,16 @@ def test_plot_export_and_predict_scripts(tmp_path):
         assert "Traceback" not in result.stderr
     converted = run_script("predict.py", "--model", str(tmp_path / "again"), "--convert", gray)
     assert converted.returncode == 0, converted.stderr
+
+
+def test_two_cpu_contexts_match_one_with_the_same_total_batch(tmp_path):
+    """The several-device path (split_and_load + KVStore aggregation) on two CPU contexts."""
+    params = {}
+    for name, ctx in (("one", "cpu:0"), ("two", "cpu:0,cpu:1")):
+        train(quick_config(tmp_path, out=str(tmp_path / name), ctx=ctx, num_epochs=1,
+                           optimizer="sgd", lr=0.05, momentum=0.9))
+        params[name] = mx.nd.load(str(tmp_path / name / "checkpoints" / "epoch-0001" /
+                                      "net.params"))
+    for key, value in params["one"].items():
+        np.testing.assert_allclose(params["two"][key].asnumpy(), value.asnumpy(),
+                                   rtol=1e-4, atol=1e-6, err_msg=key)

@@ -36,6 +36,8 @@ def build_parser():
     add("--aux-weight", type=float, default=defaults.aux_weight,
         help="weight of each GoogLeNet auxiliary loss")
     add("--gpus", default=defaults.gpus, help="GPU ids such as 0,1 (empty: CPU)")
+    add("--ctx", default=defaults.ctx,
+        help="devices as MXNet contexts, e.g. cpu:0,cpu:1 (data-parallel on the CPU)")
     add("--kvstore", "--kv-store", dest="kvstore", default=defaults.kvstore,
         help="gradient aggregation across devices (device, local)")
     add("--num-workers", type=int, default=defaults.num_workers, help="image decoding threads")

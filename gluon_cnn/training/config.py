@@ -28,6 +28,7 @@ class TrainConfig:
     init: str = "xavier"
     aux_weight: float = 0.3
     gpus: str = ""
+    ctx: str = ""
     kvstore: str = "device"
     num_workers: int = 2
     hybridize: bool = True

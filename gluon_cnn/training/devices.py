@@ -1,11 +1,17 @@
-"""Devices from ``--gpus``: empty for the CPU, "0,1" for GPUs (data-parallel)."""
+"""Devices from ``--gpus`` ("0,1": those GPUs, data-parallel; empty: the CPU) or ``--ctx``
+("cpu:0,cpu:1": any list of MXNet contexts, which is how the several-device code path runs
+on a machine without GPUs)."""
 import mxnet as mx
 
 from ..errors import UserError
 
 
-def contexts_from_flag(gpus):
+def contexts_from_flag(gpus, ctx=""):
     """[mx.cpu()] for "", else one mx.gpu(i) per listed id, checked against what exists."""
+    if ctx.strip():
+        if gpus.strip():
+            raise UserError("give either --gpus or --ctx, not both.")
+        return parse_contexts(ctx)
     if not gpus.strip():
         return [mx.cpu()]
     try:
@@ -23,3 +29,20 @@ def contexts_from_flag(gpus):
         raise UserError("--gpus names GPU %s but this machine has %d GPU(s)."
                         % (",".join(map(str, missing)), available))
     return [mx.gpu(i) for i in ids]
+
+
+def parse_contexts(text):
+    """"cpu:0,cpu:1" or "gpu:0,gpu:1" -> contexts (GPUs checked as for --gpus)."""
+    contexts = []
+    for part in text.split(","):
+        kind, _, number = part.strip().partition(":")
+        if kind not in ("cpu", "gpu") or not (number or "0").isdigit():
+            raise UserError("--ctx takes devices such as cpu:0,cpu:1 or gpu:0,gpu:1; got '%s'."
+                            % text)
+        if kind == "gpu":
+            contexts += contexts_from_flag(number or "0")
+        else:
+            contexts.append(mx.cpu(int(number or 0)))
+    if len(set(contexts)) != len(contexts):
+        raise UserError("--ctx lists a device twice: '%s'." % text)
+    return contexts

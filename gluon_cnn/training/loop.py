@@ -16,7 +16,6 @@ import time
 
 import mxnet as mx
 import numpy as np
-from gluoncv.utils import LRScheduler, LRSequential
 from mxnet import autograd, gluon
 from tqdm import tqdm
 
@@ -27,6 +26,7 @@ from ..models import get_model, with_aux_outputs
 from . import checkpoint
 from .devices import contexts_from_flag
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, CsvLog, SmoothedLoss
+from .schedules import make_lr_schedule
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +111,6 @@ def evaluate(net, iterator, contexts):
     return metric.get()[1]
 
 
-def make_lr_schedule(config, iterations_per_epoch):
-    """gluoncv's schedulers as its training scripts chain them: linear warm-up, then the mode."""
-    warmup = config.warmup_epochs
-    schedule = LRSequential([
-        LRScheduler("linear", base_lr=0, target_lr=config.lr, nepochs=warmup,
-                    iters_per_epoch=iterations_per_epoch),
-        LRScheduler(config.lr_mode, base_lr=config.lr, nepochs=config.num_epochs - warmup,
-                    iters_per_epoch=iterations_per_epoch,
-                    step_epoch=[epoch - warmup for epoch in config.decay_epochs()],
-                    step_factor=config.lr_decay, power=2),
-    ])
-    # Optimizers with their own default rate (Adam: 0.001) would overwrite the schedule's.
-    schedule.base_lr = config.lr
-    return schedule
-
-
 def describe_differences(saved, current):
     return "; ".join("%s was %s, now %s" % (key, saved.get(key), current[key])
                      for key in RESUME_KEYS if saved.get(key) != current[key])
@@ -157,7 +141,7 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight):
 def train(config):
     """Run training as ``config`` says; returns a dict of the final figures and paths."""
     config.validate()
-    contexts = contexts_from_flag(config.gpus)
+    contexts = contexts_from_flag(config.gpus, config.ctx)
     checkpoints = prepare_output(config)
     seed_everything(config.seed)
 
@@ -193,7 +177,7 @@ def train(config):
                             kvstore=config.kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
-                     in_channels=net.in_channels)
+                     in_channels=net.in_channels, iterations_per_epoch=iterations_per_epoch)
 
     epoch_log = CsvLog(os.path.join(config.out, "metrics.csv"), EPOCH_COLUMNS)
     iteration_log = CsvLog(os.path.join(config.out, "iterations.csv"), ITERATION_COLUMNS)
