@@ -6,7 +6,7 @@ Why the pins (the one place they are explained; README "Installation" repeats it
 - MXNet itself is an extra: ``mxnet`` (CPU) and ``mxnet-cu112`` (CUDA 11.2) install the same
   ``mxnet`` module and must never both be installed, so ``.[cpu]`` and ``.[gpu]`` each pull
   exactly one of them.
-- gluoncv 0.10.5.post0 (LR schedulers, utilities) pulls opencv-python, pandas, scipy and
+- gluoncv 0.10.5.post0 (LR schedulers) pulls opencv-python, pandas, scipy and
   matplotlib; their newer releases need numpy >= 1.24 or numpy 2 and would replace our
   numpy and break ``import mxnet``. The upper bounds keep the last releases that accept
   numpy 1.23 (tested together: numpy 1.23.5, opencv-python 4.8.1.78, pandas 2.0.3,

@@ -11,9 +11,10 @@ median over ``--rounds`` rounds; ratios are of those medians, measured in this o
 
 Measured: training step (batch 64, SGD, softmax cross-entropy; MXNet hybridized with static
 allocation, PyTorch channels-last), inference in eval mode (MXNet: the exported
-symbol.json + params loaded with no model code, plain and with oneDNN graph fusion
-``optimize_for("MKLDNN")``), MXNet imperative against hybridized, and each process's peak
-resident memory.
+symbol.json + params loaded with no model code, plain, with oneDNN graph fusion
+``optimize_for("MKLDNN")``, and as an INT8 export calibrated on random images: its speed,
+not its accuracy, is what this measures), MXNet imperative against hybridized, and each
+process's peak resident memory.
 """
 import argparse
 import json
@@ -117,7 +118,7 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
                                  warmup=warmup)
         seconds = result["train"]["ms_per_step"] / 1000
     else:
-        net = deploy.load_exported(export_prefix)
+        net = deploy.load_exported(export_prefix + ("-int8" if kind == "infer-int8" else ""))
         data = mx.nd.random.uniform(shape=(batch, 3, size, size))
         if kind == "infer-fused":
             net.optimize_for(data, backend="MKLDNN")
@@ -153,7 +154,9 @@ def export_untrained(prefix, size):
     sys.path.insert(0, ROOT)
     code = ("import sys; sys.path.insert(0, %r); import gluon_cnn, mxnet as mx; "
             "net = gluon_cnn.get_model('googlenet_compact'); net.initialize(mx.init.Xavier()); "
-            "gluon_cnn.deploy.export(net, %r, (1, 3, %d, %d))" % (ROOT, prefix, size, size))
+            "gluon_cnn.deploy.export(net, %r, (1, 3, %d, %d)); "
+            "gluon_cnn.deploy.quantize_export(%r, mx.nd.random.uniform(shape=(64, 3, %d, %d)))"
+            % (ROOT, prefix, size, size, prefix, size, size))
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -178,7 +181,8 @@ def main():
     except ImportError:
         sys.exit("error: PyTorch is not installed; run: pip install torch==2.13.0")
     runs = [("mxnet", "train"), ("torch", "train"), ("mxnet", "train-imperative"),
-            ("mxnet", "infer"), ("mxnet", "infer-fused"), ("torch", "infer")]
+            ("mxnet", "infer"), ("mxnet", "infer-fused"), ("mxnet", "infer-int8"),
+            ("torch", "infer")]
     samples = {run: [] for run in runs}
     with tempfile.TemporaryDirectory() as folder:
         prefix = os.path.join(folder, "googlenet_compact")
@@ -218,6 +222,8 @@ def main():
                                                                            ("torch", "infer")),
         "inference (export + oneDNN fusion), MXNet / PyTorch: %.2fx" % ratio(
             ("mxnet", "infer-fused"), ("torch", "infer")),
+        "inference (INT8 export), MXNet / PyTorch FP32:     %.2fx" % ratio(
+            ("mxnet", "infer-int8"), ("torch", "infer")),
         "MXNet hybridized / imperative training step:       %.2fx" % ratio(
             ("mxnet", "train"), ("mxnet", "train-imperative")),
     ]

@@ -97,3 +97,28 @@ def load_exported(prefix, epoch=None, ctx=None):
             raise UserError("cannot load the export %s: %s" % (
                 prefix, str(err).strip().splitlines()[0])) from None
     return block
+
+
+def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
+    """An INT8 copy of an FP32 export, calibrated on ``calibration_batch`` (a float NCHW
+    NDArray preprocessed as in training), written as ``<out_prefix>-symbol.json`` and
+    ``-0000.params``. oneDNN's quantized operators run it on the CPU; the min/max of every
+    layer's output on the calibration batch fixes its INT8 scale ("naive" calibration)."""
+    from mxnet.contrib.quantization import quantize_net_v2
+    net = load_exported(prefix, epoch)
+    out_prefix = out_prefix or prefix + "-int8"
+    calibration = mx.io.NDArrayIter(data={"data": calibration_batch},
+                                    batch_size=min(64, calibration_batch.shape[0]))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(?s).*(deprecated|Cannot decide type)")
+        quantized = quantize_net_v2(net, quantized_dtype="auto", quantize_mode="smart",
+                                    calib_data=calibration, calib_mode="naive",
+                                    num_calib_examples=calibration_batch.shape[0])
+    quantized.hybridize(static_alloc=True, static_shape=True)
+    quantized(calibration_batch[:1])
+    quantized.export(out_prefix, epoch=0)
+    recipe = read_preprocessing(prefix)
+    if recipe:
+        with open("%s-preprocess.json" % out_prefix, "w") as handle:
+            json.dump(recipe, handle, indent=1)
+    return "%s-symbol.json" % out_prefix, "%s-0000.params" % out_prefix

@@ -10,7 +10,7 @@ import pytest
 from gluon_cnn import deploy
 from gluon_cnn.data import BatchIterator, load_dataset, to_network_input
 from gluon_cnn.training import SmoothedLoss, TrainConfig, checkpoint, train
-from conftest import run_script
+from conftest import ROOT as ROOT_DIR, run_script
 from helpers import write_cifar_binary, write_cifar_python, write_image_folder
 
 
@@ -207,3 +207,20 @@ def test_two_cpu_contexts_match_one_with_the_same_total_batch(tmp_path):
     for key, value in params["one"].items():
         np.testing.assert_allclose(params["two"][key].asnumpy(), value.asnumpy(),
                                    rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_int8_export_is_close_to_its_fp32_source(tmp_path):
+    train(quick_config(tmp_path, num_epochs=4, synthetic_samples=256))
+    run = str(tmp_path / "run")
+    result = run_script("export.py", run, "--int8", "--calib-samples", "128", "--evaluate")
+    assert result.returncode == 0, result.stderr
+    assert os.path.isfile(os.path.join(run, "lenet5-int8-symbol.json"))
+    with open(os.path.join(run, "lenet5-int8-symbol.json")) as handle:
+        assert '"_contrib_quantize_v2"' in handle.read()  # an INT8 graph, not a copy
+    accuracy = dict(line.split(" test accuracy: ") for line in result.stdout.splitlines()
+                    if " test accuracy: " in line)
+    fp32, int8 = (float(accuracy[kind].split()[0]) for kind in ("fp32", "int8"))
+    assert int8 >= fp32 - 0.05, (fp32, int8)
+    predicted = run_script("predict.py", "--model", os.path.join(run, "lenet5-int8"),
+                           os.path.join(ROOT_DIR, "tests", "data-missing.png"))
+    assert predicted.returncode == 2 and "no such image" in predicted.stderr

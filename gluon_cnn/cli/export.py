@@ -1,7 +1,15 @@
-"""Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params."""
+"""Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
+optionally an INT8 copy calibrated on the run's training images."""
 import argparse
+import json
+import os
+
+import mxnet as mx
 
 from .. import deploy
+from ..data import BatchIterator, load_dataset, to_network_input
+from ..errors import UserError
+from ..training import evaluate
 
 
 def build_parser():
@@ -11,10 +19,51 @@ def build_parser():
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to export (default: the newest intact one)")
     parser.add_argument("--prefix", default=None, help="output prefix (default: RUN_DIR/<net>)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write <prefix>-int8, quantized with oneDNN (CPU inference)")
+    parser.add_argument("--calib-samples", type=int, default=640,
+                        help="training images used to calibrate the INT8 scales")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="print the test accuracy of the FP32 and INT8 exports")
+    parser.add_argument("--max-test-samples", type=int, default=0,
+                        help="evaluate on the first N test images (0: all)")
     return parser
+
+
+def run_config(run):
+    path = os.path.join(run, "config.json")
+    if not os.path.isfile(path):
+        raise UserError("%s has no config.json; is it a training run folder?" % run)
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    for path in deploy.export_checkpoint(args.run, args.prefix, args.checkpoint):
-        print(path)
+    symbol_file, params_file = deploy.export_checkpoint(args.run, args.prefix, args.checkpoint)
+    print(symbol_file)
+    print(params_file)
+    if not (args.int8 or args.evaluate):
+        return
+    config = run_config(args.run)
+    size = config["image_size"]
+    splits = load_dataset(config["dataset"], config.get("data_dir"), size,
+                          synthetic_samples=(config["synthetic_samples"],
+                                             max(1, config["synthetic_samples"] // 4)),
+                          seed=config["seed"])
+    prefix = symbol_file[:-len("-symbol.json")]
+    exports = {"fp32": prefix}
+    if args.int8:
+        calibration = to_network_input(splits.train[0][:args.calib_samples], size)
+        int8_symbol, int8_params = deploy.quantize_export(prefix, calibration)
+        print(int8_symbol)
+        print(int8_params)
+        exports["int8"] = prefix + "-int8"
+    if args.evaluate:
+        images, labels = splits.test
+        if args.max_test_samples:
+            images, labels = images[:args.max_test_samples], labels[:args.max_test_samples]
+        for kind, export_prefix in exports.items():
+            net = deploy.load_exported(export_prefix)
+            accuracy = evaluate(net, BatchIterator(images, labels, 64, size), [mx.cpu()])
+            print("%s test accuracy: %.4f on %d images" % (kind, accuracy, len(labels)))
