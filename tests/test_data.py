@@ -28,6 +28,7 @@ def test_image_folder_layout_of_cifar(tmp_path):
     (train_x, train_y), (test_x, _), classes = load_cifar10(str(tmp_path), download=False)
     assert train_x.shape == (20, 32, 32, 3) and test_x.shape == (10, 32, 32, 3)
     assert classes == sorted(cifar.CLASSES) and sorted(set(train_y)) == list(range(10))
+    assert len(set(train_y[:10])) > 3  # not one class after another
 
 
 def test_truncated_binary_file_is_refused(tmp_path):

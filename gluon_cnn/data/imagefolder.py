@@ -1,7 +1,8 @@
 """Image-folder data sets: ``root/train/<class>/*`` and ``root/test/<class>/*``, decoded once
 into memory (uint8 NHWC) so that every epoch after the first costs no decoding.
 
-Files that are not images, or that fail to decode, are skipped with a count in the log
+Samples are stored in a fixed shuffled order (not class by class), so that the first N
+are a fair sample. Files that are not images, or that fail to decode, are skipped with a count in the log
 (a stray README or a truncated JPEG should not stop a long run); a split with no images
 at all, or train and test splits with different classes, is an error.
 """
@@ -77,8 +78,11 @@ def decode_split(split_dir, size=None, num_workers=2):
                             "resize them to." % split_dir)
         kept = [(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA), label)
                 for image, label in kept]
-    images = np.stack([image for image, _ in kept])
-    labels = np.array([label for _, label in kept], dtype=np.int32)
+    # Folders list one class after another; a fixed shuffle makes "the first N samples"
+    # (--max-train-samples) a sample of every class, as in CIFAR's own files.
+    order = np.random.RandomState(0).permutation(len(kept))
+    images = np.stack([kept[i][0] for i in order])
+    labels = np.array([kept[i][1] for i in order], dtype=np.int32)
     return images, labels, classes
 
 
