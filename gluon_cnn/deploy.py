@@ -58,8 +58,7 @@ def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
             raise UserError("%s is not an intact checkpoint." % checkpoint_path)
     config = state["config"]
     net = get_model(config["net"], classes=config["classes"], in_channels=config["in_channels"])
-    net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu(),
-                        allow_missing=False, ignore_extra=False)
+    net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu())
     prefix = prefix or os.path.join(run_dir, config["net"])
     size = config["image_size"]
     return export(net, prefix, (1, net.in_channels, size, size), epoch=state["epoch"],
