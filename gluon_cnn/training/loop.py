@@ -5,6 +5,7 @@ augmentation depend only on (seed, epoch), MXNet's generator (dropout) is re-see
 (seed, epoch, batch) before every step, and checkpoints hold the parameters, optimizer
 state, smoothed loss and the position in the epoch.
 """
+import hashlib
 import json
 import logging
 import math
@@ -67,6 +68,37 @@ class StopSignals:
         return False
 
 
+class NullLog:
+    """Stands in for a CsvLog on workers other than rank 0, which write nothing."""
+
+    def append(self, **row):
+        pass
+
+    def truncate_after(self, column, last):
+        pass
+
+
+def create_kvstore(name):
+    """(kvstore, rank, number of workers): MXNet's parameter server for dist_* names."""
+    if not name.startswith("dist"):
+        return name, 0, 1
+    if "DMLC_ROLE" not in os.environ:
+        raise UserError("--kvstore %s needs a distributed job; start it with scripts/launch.py "
+                        "-n WORKERS -s SERVERS -- python scripts/train.py --kvstore %s ..."
+                        % (name, name))
+    kvstore = mx.kv.create(name)
+    return kvstore, kvstore.rank, kvstore.num_workers
+
+
+def parameters_digest(net):
+    """SHA-256 of every parameter's bytes, in name order: equal digests, equal networks."""
+    digest = hashlib.sha256()
+    for name, param in sorted(net.collect_params().items()):
+        digest.update(name.encode())
+        digest.update(param.data().asnumpy().tobytes())
+    return digest.hexdigest()
+
+
 def step_seed(seed, epoch, batch):
     """The seed of MXNet's generator for one step: a function of the position alone."""
     return (seed * 1000003 + epoch * 100003 + batch) % (2 ** 31)
@@ -116,8 +148,12 @@ def describe_differences(saved, current):
                      for key in RESUME_KEYS if saved.get(key) != current[key])
 
 
-def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight):
-    """One optimization step; returns (mean main loss, labels, main outputs) of the batch."""
+def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1):
+    """One optimization step; returns (mean main loss, labels, main outputs) of the batch.
+
+    With several workers the parameter server sums their gradients, so the step is
+    normalized by the global batch (batch x workers): the same update as one process
+    training on the whole global batch."""
     datas = gluon.utils.split_and_load(data, contexts, even_split=False)
     labels = gluon.utils.split_and_load(label, contexts, even_split=False)
     main_losses, outputs, losses = [], [], []
@@ -133,7 +169,7 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight):
             main_losses.append(main)
             outputs.append(heads[0])
     autograd.backward(losses)
-    trainer.step(data.shape[0])
+    trainer.step(data.shape[0] * workers)
     batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
     return batch_loss, labels, outputs
 
@@ -142,7 +178,10 @@ def train(config):
     """Run training as ``config`` says; returns a dict of the final figures and paths."""
     config.validate()
     contexts = contexts_from_flag(config.gpus, config.ctx)
-    checkpoints = prepare_output(config)
+    kvstore, rank, workers = create_kvstore(config.kvstore)
+    chief = rank == 0  # only rank 0 writes logs, checkpoints and the export
+    checkpoints = (prepare_output(config) if chief
+                   else os.path.join(config.out, "checkpoints"))
     seed_everything(config.seed)
 
     splits = load_dataset(config.dataset, config.data_dir, config.image_size,
@@ -150,6 +189,8 @@ def train(config):
                                              max(1, config.synthetic_samples // 4)),
                           num_workers=config.num_workers, seed=config.seed)
     train_split = select(splits.train, config.max_train_samples)
+    # Each worker of a distributed job trains on its own shard of the data.
+    train_split = (train_split[0][rank::workers], train_split[1][rank::workers])
     test_split = select(splits.test, config.max_test_samples)
     classes = len(splits.classes)
     train_batches = BatchIterator(*train_split, config.batch_size, config.image_size,
@@ -173,14 +214,19 @@ def train(config):
                         "lr_scheduler": make_lr_schedule(config, iterations_per_epoch)}
     if config.optimizer in ("sgd", "nag"):
         optimizer_params["momentum"] = config.momentum
+    # Synchronous jobs update on the workers (all apply the same summed gradient), so the
+    # optimizer state is theirs to checkpoint; dist_async must update on the servers.
+    update_on_kvstore = False if config.kvstore.startswith("dist_sync") else None
     trainer = gluon.Trainer(net.collect_params(), config.optimizer, optimizer_params,
-                            kvstore=config.kvstore)
+                            kvstore=kvstore, update_on_kvstore=update_on_kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
                      in_channels=net.in_channels, iterations_per_epoch=iterations_per_epoch)
 
-    epoch_log = CsvLog(os.path.join(config.out, "metrics.csv"), EPOCH_COLUMNS)
-    iteration_log = CsvLog(os.path.join(config.out, "iterations.csv"), ITERATION_COLUMNS)
+    epoch_log = CsvLog(os.path.join(config.out, "metrics.csv"), EPOCH_COLUMNS) if chief \
+        else NullLog()
+    iteration_log = CsvLog(os.path.join(config.out, "iterations.csv"), ITERATION_COLUMNS) \
+        if chief else NullLog()
     smoothed, position = SmoothedLoss(), {"epoch": 0, "batch": 0, "accuracy": [0.0, 0],
                                           "seconds": 0.0}
     if config.resume:
@@ -197,10 +243,13 @@ def train(config):
         epoch_log.truncate_after("epoch", position["epoch"] - 1)
         iteration_log.truncate_after("iteration", smoothed.iterations)
         log.info("resumed from %s: epoch %d, batch %d", path, position["epoch"], position["batch"])
-    with open(os.path.join(config.out, "config.json"), "w") as handle:
-        json.dump(run_facts, handle, indent=1)
+    if chief:
+        with open(os.path.join(config.out, "config.json"), "w") as handle:
+            json.dump(run_facts, handle, indent=1)
 
     def save_checkpoint(epoch, batch, accuracy, seconds):
+        if not chief:
+            return None
         return checkpoint.save(
             checkpoints, epoch, net, trainer, batch=batch,
             state={"config": run_facts, "smoothed_loss": smoothed.state(),
@@ -222,7 +271,8 @@ def train(config):
                                                   first_batch):
                 mx.random.seed(step_seed(config.seed, epoch, batch))
                 batch_loss, labels, outputs = train_step(train_net, trainer, loss_fn, data,
-                                                         label, contexts, config.aux_weight)
+                                                         label, contexts, config.aux_weight,
+                                                         workers)
                 if not math.isfinite(batch_loss):
                     raise UserError(
                         "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
@@ -245,6 +295,8 @@ def train(config):
                         % (stop.received, epoch, batch + 1, path, config.out))
             bar.close()
             train_seconds = time.time() - start
+            if not chief:
+                continue
             train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
                                                      config.image_size), contexts)
                          if config.eval_train else accuracy.get()[1])
@@ -262,6 +314,9 @@ def train(config):
                                   "with the same command plus --resume (--out %s)."
                                   % (stop.received, epoch, config.out))
 
+    log.info("rank %d of %d: final parameters sha256 %s", rank, workers, parameters_digest(net))
+    if not chief:
+        return dict(last, out=config.out, net=net, rank=rank)
     prefix = os.path.join(config.out, config.net)
     symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs,
                                              ctx=contexts[0], class_names=splits.classes)

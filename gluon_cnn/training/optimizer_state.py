@@ -12,10 +12,13 @@ import mxnet as mx
 
 
 def _updaters(trainer):
+    """The updaters holding the states; empty when they live on parameter servers
+    (dist_async), where MXNet offers no way to read them."""
     if not trainer._kv_initialized:
         trainer._init_kvstore()
     if trainer._update_on_kvstore:
-        return [trainer._kvstore._updater]
+        updater = getattr(trainer._kvstore, "_updater", None)
+        return [updater] if updater is not None else []
     return trainer._updaters
 
 
@@ -40,10 +43,11 @@ def _unflatten(structure, key, arrays):
 
 
 def save(trainer, arrays_path, json_path):
-    updater = _updaters(trainer)[0]
+    updaters = _updaters(trainer)
+    states = updaters[0].states if updaters else {}
     optimizer = trainer._optimizer
     arrays, structure = {}, {}
-    for index, state in updater.states.items():
+    for index, state in states.items():
         structure[str(index)] = _flatten(state, str(index), arrays)
     mx.nd.save(arrays_path, arrays)
     counts = {str(device): {str(k): v for k, v in table.items()}

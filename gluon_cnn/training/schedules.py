@@ -1,31 +1,6 @@
-"""gluoncv's learning-rate schedulers, loaded without importing the gluoncv package.
-
-``import gluoncv`` (0.10.5) raises RuntimeError whenever torch >= 2 is installed in the same
-environment (its start-up check wants torch < 2), which is exactly the environment of our
-PyTorch benchmarks, and it also imports all of gluoncv's model zoo. The scheduler module
-itself only needs ``mxnet.lr_scheduler``, so it is loaded from its file on its own.
-"""
-import importlib.util
-import os
-
-from ..errors import UserError
-
-
-def _load_gluoncv_module(relative_path, name):
-    spec = importlib.util.find_spec("gluoncv")  # locates the package without running it
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("gluoncv is not installed; run: pip install -e '.[cpu]'")
-    path = os.path.join(list(spec.submodule_search_locations)[0], relative_path)
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
-
-
-_schedulers = _load_gluoncv_module(os.path.join("utils", "lr_scheduler.py"),
-                                   "gluon_cnn._gluoncv_lr_scheduler")
-LRScheduler = _schedulers.LRScheduler
-LRSequential = _schedulers.LRSequential
+"""The learning-rate schedule of a run: gluoncv's schedulers, chained as its training scripts
+chain them (see ``gluon_cnn/_gluoncv_lr.py`` for how they are loaded)."""
+from .._gluoncv_lr import LRScheduler, LRSequential
 
 
 def make_lr_schedule(config, iterations_per_epoch):

@@ -1,0 +1,27 @@
+"""Start a distributed (parameter-server) job on this machine or on hosts over ssh:
+python scripts/launch.py -n 2 -s 1 -- python scripts/train.py --kvstore dist_sync ..."""
+import argparse
+
+from ..distributed import launch
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-n", "--num-workers", type=int, default=2, help="worker processes")
+    parser.add_argument("-s", "--num-servers", type=int, default=1, help="server processes")
+    parser.add_argument("--hosts", default=None,
+                        help="file with one host a line: servers and workers start there over ssh")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the scheduler (and local processes) listen on")
+    parser.add_argument("--timeout", type=int, default=None, help="stop the job after N seconds")
+    parser.add_argument("command", nargs=argparse.REMAINDER,
+                        help="-- then the command every process runs")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    return launch(command, args.num_workers, args.num_servers, args.host, args.hosts,
+                  args.timeout)

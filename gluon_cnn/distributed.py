@@ -1,0 +1,137 @@
+"""Start MXNet's parameter-server training (ps-lite, built into the mxnet wheel): a
+scheduler, servers and workers, each running the same command with the ``DMLC_*``
+environment MXNet reads.
+
+On one machine every process binds to ``127.0.0.1`` (``DMLC_NODE_HOST``), so nothing listens
+beyond loopback unless ``--host`` says otherwise. With a host file the servers and workers
+are started over ssh, one host a line, in turn. When a worker fails, every process is
+stopped and the failure is reported; nothing is left running and nothing hangs past
+``timeout``.
+"""
+import logging
+import os
+import shlex
+import socket
+import subprocess
+import time
+
+from .errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def read_hosts(path):
+    try:
+        with open(path) as handle:
+            hosts = [line.split("#")[0].strip() for line in handle]
+    except OSError as err:
+        raise UserError("cannot read the host file %s (%s)." % (path, err.strerror)) from None
+    hosts = [host for host in hosts if host]
+    if not hosts:
+        raise UserError("the host file %s names no host." % path)
+    return hosts
+
+
+class Cluster:
+    """The processes of one parameter-server job."""
+
+    def __init__(self, command, num_workers, num_servers, host="127.0.0.1", hosts=None):
+        if num_workers < 1 or num_servers < 1:
+            raise UserError("a distributed job needs at least one worker and one server; got "
+                            "%d worker(s) and %d server(s)." % (num_workers, num_servers))
+        if not command:
+            raise UserError("give the command to run after --, e.g. -- python scripts/train.py "
+                            "--kvstore dist_sync")
+        self.command, self.hosts, self.host = command, hosts, host
+        self.num_workers, self.num_servers = num_workers, num_servers
+        self.port = free_port(host)
+        self.processes = []  # (role, index, Popen)
+
+    def _environment(self, role, node_host):
+        env = dict(os.environ, DMLC_ROLE=role, DMLC_PS_ROOT_URI=self.host,
+                   DMLC_PS_ROOT_PORT=str(self.port), DMLC_NUM_WORKER=str(self.num_workers),
+                   DMLC_NUM_SERVER=str(self.num_servers), DMLC_NODE_HOST=node_host)
+        return env
+
+    def _start(self, role, index, node_host):
+        env = self._environment(role, node_host)
+        if self.hosts and role != "scheduler":
+            exports = " ".join("%s=%s" % (key, shlex.quote(env[key])) for key in sorted(env)
+                               if key.startswith("DMLC_"))
+            remote = "cd %s && env %s %s" % (shlex.quote(os.getcwd()), exports,
+                                             " ".join(shlex.quote(part) for part in self.command))
+            argv = ["ssh", "-o", "BatchMode=yes", node_host, remote]
+            env = dict(os.environ)
+        else:
+            argv = list(self.command)
+        process = subprocess.Popen(argv, env=env, start_new_session=True)
+        self.processes.append((role, index, process))
+
+    def start(self):
+        self._start("scheduler", 0, self.host)
+        for index in range(self.num_servers):
+            self._start("server", index, self._node(index))
+        for index in range(self.num_workers):
+            self._start("worker", index, self._node(self.num_servers + index))
+
+    def _node(self, index):
+        return self.hosts[index % len(self.hosts)] if self.hosts else self.host
+
+    def stop(self):
+        for _, _, process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, 15)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 10
+        for _, _, process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait()
+
+    def wait(self, timeout=None):
+        """0 when every worker succeeded; otherwise stop all and raise UserError."""
+        deadline = None if timeout is None else time.time() + timeout
+        try:
+            while True:
+                for role, index, process in self.processes:
+                    code = process.poll()
+                    if code not in (None, 0):
+                        raise UserError("%s %d exited with status %d; stopped the other "
+                                        "processes of the job." % (role, index, code))
+                workers = [p for role, _, p in self.processes if role == "worker"]
+                if all(p.poll() == 0 for p in workers):
+                    # servers and the scheduler leave once the workers have finalized
+                    for role, index, process in self.processes:
+                        process.wait(timeout=30)
+                    return 0
+                if deadline is not None and time.time() > deadline:
+                    raise UserError("the distributed job did not finish within %d s; stopped "
+                                    "all of its processes." % timeout)
+                time.sleep(0.2)
+        except subprocess.TimeoutExpired:
+            raise UserError("a server or the scheduler did not exit after the workers "
+                            "finished; stopped them.") from None
+        finally:
+            self.stop()
+
+
+def launch(command, num_workers, num_servers, host="127.0.0.1", hosts_file=None, timeout=None):
+    hosts = read_hosts(hosts_file) if hosts_file else None
+    cluster = Cluster(command, num_workers, num_servers, host, hosts)
+    log.info("scheduler on %s:%d, %d server(s), %d worker(s)%s", host, cluster.port,
+             num_servers, num_workers, " over ssh" if hosts else "")
+    cluster.start()
+    return cluster.wait(timeout)
+
+
+__all__ = ["Cluster", "free_port", "launch", "read_hosts"]
