@@ -214,11 +214,11 @@ def train(config):
                         "lr_scheduler": make_lr_schedule(config, iterations_per_epoch)}
     if config.optimizer in ("sgd", "nag"):
         optimizer_params["momentum"] = config.momentum
-    # Synchronous jobs update on the workers (all apply the same summed gradient), so the
-    # optimizer state is theirs to checkpoint; dist_async must update on the servers.
-    update_on_kvstore = False if config.kvstore.startswith("dist_sync") else None
+    # In distributed jobs the servers apply the updates and every worker pulls the same
+    # weights from them (updating on the workers instead let them drift apart in the last
+    # bits now and then).
     trainer = gluon.Trainer(net.collect_params(), config.optimizer, optimizer_params,
-                            kvstore=kvstore, update_on_kvstore=update_on_kvstore)
+                            kvstore=kvstore)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
                      in_channels=net.in_channels, iterations_per_epoch=iterations_per_epoch)
