@@ -42,3 +42,21 @@ def write_image_folder(root, classes=("cat", "dog", "ship"), per_class=(12, 4), 
                 cv2.imwrite(os.path.join(folder, "%04d%s" % (index, extension)),
                             image.astype(np.uint8)[:, :, ::-1])
     return root
+
+
+def train_crashing_after(config, epochs, monkeypatch):
+    """Train ``config`` with a crash right after the checkpoint of ``epochs`` epochs is
+    written, as a machine failure would leave it; returns once the crash happened."""
+    import pytest
+    from gluon_cnn.training import checkpoint, train
+    real_save = checkpoint.save
+
+    def save_then_crash(folder, epoch, *args, **kwargs):
+        path = real_save(folder, epoch, *args, **kwargs)
+        if epoch == epochs:
+            raise RuntimeError("simulated crash")
+        return path
+    monkeypatch.setattr(checkpoint, "save", save_then_crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(config)
+    monkeypatch.setattr(checkpoint, "save", real_save)

@@ -14,6 +14,7 @@ import pytest
 from gluon_cnn import UserError
 from gluon_cnn.training import TrainConfig, checkpoint, optimizer_state, train
 from conftest import ROOT
+from helpers import train_crashing_after
 
 RUN_ARGS = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "512",
             "--image-size", "32", "--batch-size", "16", "--num-epochs", "3", "--momentum",
@@ -68,17 +69,7 @@ def wait_for_rows(out, rows, process, timeout=120):
 
 def test_crash_then_resume_gives_the_uninterrupted_parameters(tmp_path, monkeypatch,
                                                                uninterrupted):
-    real_save = checkpoint.save
-
-    def crash_after_first_epoch(folder, epoch, *args, **kwargs):
-        path = real_save(folder, epoch, *args, **kwargs)
-        if epoch == 1:
-            raise RuntimeError("simulated crash")
-        return path
-    monkeypatch.setattr(checkpoint, "save", crash_after_first_epoch)
-    with pytest.raises(RuntimeError):
-        train(config(tmp_path / "run"))
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    train_crashing_after(config(tmp_path / "run"), 1, monkeypatch)
     train(config(tmp_path / "run", resume=True))
     assert_same_params(final_params(tmp_path / "run"), uninterrupted)
 

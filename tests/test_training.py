@@ -11,7 +11,8 @@ from gluon_cnn import deploy
 from gluon_cnn.data import BatchIterator, load_dataset, to_network_input
 from gluon_cnn.training import SmoothedLoss, TrainConfig, checkpoint, train
 from conftest import ROOT as ROOT_DIR, run_script
-from helpers import write_cifar_binary, write_cifar_python, write_image_folder
+from helpers import (train_crashing_after, write_cifar_binary, write_cifar_python,
+                     write_image_folder)
 
 
 def quick_config(tmp_path, **overrides):
@@ -81,17 +82,7 @@ def test_own_image_folders_with_googlenet_and_aux_heads(tmp_path):
 
 
 def test_resume_after_a_crash_continues_at_the_next_epoch(tmp_path, monkeypatch):
-    real_save = checkpoint.save
-
-    def crash_after_second_epoch(folder, epoch, *args, **kwargs):
-        path = real_save(folder, epoch, *args, **kwargs)
-        if epoch == 2:
-            raise RuntimeError("simulated crash")
-        return path
-    monkeypatch.setattr(checkpoint, "save", crash_after_second_epoch)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        train(quick_config(tmp_path, num_epochs=4))
-    monkeypatch.setattr(checkpoint, "save", real_save)
+    train_crashing_after(quick_config(tmp_path, num_epochs=4), 2, monkeypatch)
     train(quick_config(tmp_path, num_epochs=4, resume=True))
     rows = read_rows(tmp_path / "run" / "metrics.csv")
     assert [row["epoch"] for row in rows] == ["0", "1", "2", "3"]
