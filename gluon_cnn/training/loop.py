@@ -314,7 +314,9 @@ def train(config):
                                   "with the same command plus --resume (--out %s)."
                                   % (stop.received, epoch, config.out))
 
-    log.info("rank %d of %d: final parameters sha256 %s", rank, workers, parameters_digest(net))
+    if workers > 1:  # hashing every parameter is only worth it to show the workers agree
+        log.info("rank %d of %d: final parameters sha256 %s", rank, workers,
+                 parameters_digest(net))
     if not chief:
         return dict(last, out=config.out, net=net, rank=rank)
     prefix = os.path.join(config.out, config.net)
