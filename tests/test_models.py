@@ -94,6 +94,16 @@ def test_aux_head_follows_input_size():
         assert [o.shape for o in outputs] == [(1, 10)] * 3
 
 
+def test_hybridized_googlenet_infers_on_images_too_small_for_its_aux_heads():
+    # Deferred initialization used to infer the heads' shapes too, and fail, below 79 px.
+    net = gluon_cnn.get_model("googlenet", classes=10)
+    net.initialize()
+    net.hybridize()
+    smallest = net.smallest_input_size()
+    assert smallest < net.smallest_input_size(training=True)
+    assert net(mx.nd.zeros((2, 3, smallest, smallest))).shape == (2, 10)
+
+
 def test_seed_002_shapes_through_debug_mode(capsys):
     net = gluon_cnn.get_model("googlenet_compact", classes=10, debug=True)
     net.initialize(mx.init.Xavier())

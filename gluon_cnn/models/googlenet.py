@@ -105,10 +105,16 @@ class GoogLeNet(Classifier):
 
     def infer_shape(self, *args):
         """Deferred shapes of every parameter, the auxiliary heads' included: MXNet infers
-        them from the graph being built, and ``net(x)``'s graph leaves the heads out."""
-        if self.aux is None:
+        them from the graph being built, and ``net(x)``'s graph leaves the heads out. An
+        input too small for the heads' pools (inference runs on smaller images than
+        training) leaves the heads uninitialized; they are not in that graph."""
+        shape = args[0].shape
+        shapes = self._infer_param_shapes(shape, training=True) or self._infer_param_shapes(shape)
+        if self.aux is None or shapes is None:
             return super().infer_shape(*args)
-        return WithAuxOutputs(self).infer_shape(*args)
+        for param in self.collect_params().values():
+            if param.name in shapes:
+                param.shape = shapes[param.name]
 
     def symbolic_outputs(self, data, training=False):
         return WithAuxOutputs(self)(data) if training and self.aux else [self(data)]
