@@ -11,6 +11,10 @@ Why the pins (the one place they are explained; README "Installation" repeats it
   numpy and break ``import mxnet``. The upper bounds keep the last releases that accept
   numpy 1.23 (tested together: numpy 1.23.5, opencv-python 4.8.1.78, pandas 2.0.3,
   scipy 1.10.1, matplotlib 3.7.5).
+- ONNX (optional ``.[onnx]``): onnx 1.17.0 and onnxruntime 1.32.0 both declare no upper
+  bound on numpy and run with numpy 1.23.5 (``tests/test_onnx.py`` checks every zoo network
+  through them); older onnxruntime releases for Python 3.11 (1.15, 1.16) demand
+  numpy >= 1.24.2 and would break ``import mxnet``, so the versions are pinned exactly.
 """
 from setuptools import find_packages, setup
 
@@ -38,6 +42,7 @@ setup(
         "cpu": ["mxnet==" + MXNET_VERSION],
         "gpu": ["mxnet-cu112==" + MXNET_VERSION],
         "test": ["pytest>=7"],
+        "onnx": ["onnx==1.17.0", "onnxruntime==1.32.0"],
         # benchmarks/compare_pytorch.py only; CPU build from the local wheel on our machines
         "bench": ["torch==2.13.0"],
     },

@@ -1,6 +1,10 @@
 """Export a network as ``<prefix>-symbol.json`` + ``<prefix>-NNNN.params`` and load it back
 with no model code (``gluon.SymbolBlock.imports``), MXNet's deployment format.
 
+``export_onnx`` converts such an export to ``<prefix>.onnx`` (MXNet's own ``mx.onnx`` exporter)
+for runtimes beyond MXNet, and ``load_predictor`` runs either kind: MXNet exports through
+MXNet, ``.onnx`` files through onnxruntime.
+
 Beside them, ``<prefix>-preprocess.json`` records what a caller must do to an image before
 the network sees it (input size, channels, scaling) and the class names, so that
 ``scripts/predict.py`` applies the training preprocessing without the training code.
@@ -10,6 +14,7 @@ import os
 import warnings
 
 import mxnet as mx
+import numpy as np
 from mxnet import gluon
 
 from .errors import UserError
@@ -121,3 +126,99 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
         with open("%s-preprocess.json" % out_prefix, "w") as handle:
             json.dump(recipe, handle, indent=1)
     return "%s-symbol.json" % out_prefix, "%s-0000.params" % out_prefix
+
+
+ONNX_EXTRA_HINT = "install the ONNX extra: pip install -e '.[onnx]'"
+
+
+def _import_optional(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        raise UserError("%s is not installed; %s." % (name, ONNX_EXTRA_HINT)) from None
+
+
+def export_onnx(prefix, onnx_file=None, epoch=None):
+    """Convert the MXNet export at ``prefix`` to ONNX (``<prefix>.onnx`` by default) with a
+    free batch dimension; the input and image size stay those of the export."""
+    onnx = _import_optional("onnx")
+    recipe = read_preprocessing(prefix)
+    if not recipe:
+        raise UserError("%s-preprocess.json is missing, so the input size of the export is "
+                        "unknown; re-export the run with scripts/export.py." % prefix)
+    load_exported(prefix, epoch)  # the same clear errors for a missing or broken export
+    shape = (recipe["channels"], recipe["image_size"], recipe["image_size"])
+    onnx_file = onnx_file or prefix + ".onnx"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        try:
+            mx.onnx.export_model("%s-symbol.json" % prefix, params_file(prefix, epoch),
+                                 in_shapes=[(1,) + shape], in_types=[np.float32],
+                                 onnx_file_path=onnx_file, dynamic=True,
+                                 dynamic_input_shapes=[(None,) + shape])
+        except (AttributeError, NotImplementedError) as err:  # an operator mx2onnx lacks
+            raise UserError("MXNet's ONNX exporter cannot convert %s: %s" % (prefix, err)) from None
+    # mx2onnx also lists every weight as a graph input, which would let a caller override
+    # it and keeps onnxruntime from folding constants; weights are initializers only.
+    model = onnx.load(onnx_file)
+    weights = {initializer.name for initializer in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    onnx.checker.check_model(model)
+    onnx.save(model, onnx_file)
+    return onnx_file
+
+
+def onnx_prefix(path):
+    """The export prefix an ONNX file belongs to (for its preprocess.json)."""
+    return path[:-len(".onnx")]
+
+
+class OnnxPredictor:
+    """Runs an ONNX file with onnxruntime's CPU provider: float32 NCHW numpy in, logits out."""
+
+    def __init__(self, path):
+        ort = _import_optional("onnxruntime")
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+        self.errors = (state.Fail, state.InvalidArgument, state.InvalidProtobuf,
+                       state.InvalidGraph, state.NoSuchFile, state.RuntimeException)
+        if not os.path.isfile(path):
+            raise UserError("no ONNX model at %s (written by scripts/export.py --onnx)." % path)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only, not per-initializer advice
+        try:
+            self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except self.errors as err:
+            raise UserError("cannot load the ONNX model %s: %s" % (
+                path, str(err).strip().splitlines()[0])) from None
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch):
+        try:
+            return self.session.run(None, {self.input_name: np.asarray(batch, np.float32)})[0]
+        except self.errors as err:
+            raise UserError("the model cannot take a batch of shape %s: %s" % (
+                "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
+
+
+class MXNetPredictor:
+    """Runs an MXNet export: float32 NCHW numpy in, logits out."""
+
+    def __init__(self, prefix, epoch=None):
+        self.block = load_exported(prefix, epoch)
+
+    def __call__(self, batch):
+        try:
+            return self.block(mx.nd.array(batch, dtype=np.float32)).asnumpy()
+        except mx.base.MXNetError as err:
+            raise UserError("the model cannot take a batch of shape %s: %s" % (
+                "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
+
+
+def load_predictor(model, epoch=None):
+    """A callable for ``model``: an ``.onnx`` file or an MXNet export prefix.
+    Returns (predictor, prefix of its preprocess.json)."""
+    if model.endswith(".onnx"):
+        return OnnxPredictor(model), onnx_prefix(model)
+    return MXNetPredictor(model, epoch), model

@@ -38,6 +38,13 @@ def read_hosts(path):
     return hosts
 
 
+def resolve(host):
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        raise UserError("cannot resolve the host name %s to an address." % host) from None
+
+
 class Cluster:
     """The processes of one parameter-server job."""
 
@@ -50,6 +57,9 @@ class Cluster:
                             "--kvstore dist_sync")
         self.command, self.hosts, self.host = command, hosts, host
         self.num_workers, self.num_servers = num_workers, num_servers
+        # ps-lite binds to DMLC_NODE_HOST as given, and ZeroMQ binds to addresses, not
+        # names; resolved before any process starts, so a bad name starts nothing
+        self.addresses = {name: resolve(name) for name in [host] + list(hosts or [])}
         self.port = free_port(host)
         self.processes = []  # (role, index, Popen)
 
@@ -60,7 +70,7 @@ class Cluster:
         return env
 
     def _start(self, role, index, node_host):
-        env = self._environment(role, node_host)
+        env = self._environment(role, self.addresses[node_host])
         if self.hosts and role != "scheduler":
             exports = " ".join("%s=%s" % (key, shlex.quote(env[key])) for key in sorted(env)
                                if key.startswith("DMLC_"))
@@ -134,4 +144,4 @@ def launch(command, num_workers, num_servers, host="127.0.0.1", hosts_file=None,
     return cluster.wait(timeout)
 
 
-__all__ = ["Cluster", "free_port", "launch", "read_hosts"]
+__all__ = ["Cluster", "free_port", "launch", "read_hosts", "resolve"]

@@ -6,6 +6,7 @@ import numpy as np
 
 from gluon_cnn.data.cifar import write_binary_batch, write_python_batch
 from gluon_cnn.data.synthetic import make_synthetic
+from gluon_cnn.training import TrainConfig
 
 
 def tiny_cifar(count=40, seed=0):
@@ -60,3 +61,13 @@ def train_crashing_after(config, epochs, monkeypatch):
     with pytest.raises(RuntimeError, match="simulated crash"):
         train(config)
     monkeypatch.setattr(checkpoint, "save", real_save)
+
+
+def quick_config(tmp_path, **overrides):
+    """A seconds-long LeNet-5 run on synthetic 32-px images; ``overrides`` change any setting."""
+    settings = dict(net="lenet5", dataset="synthetic", image_size=32, num_epochs=2,
+                    batch_size=16, optimizer="adam", lr=0.003, synthetic_samples=128,
+                    out=str(tmp_path / "run"),
+                    progress=False, log_interval=2)
+    settings.update(overrides)
+    return TrainConfig(**settings)

@@ -51,3 +51,66 @@ def test_dist_kvstore_outside_a_job_is_a_clear_error(tmp_path):
     result = run_script("train.py", "--kvstore", "dist_sync", "--dataset", "synthetic",
                         "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "start it with scripts/launch.py" in result.stderr
+
+
+def train_command(out, kvstore, epochs=3):
+    return [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5",
+            "--dataset", "synthetic", "--synthetic-samples", "512", "--image-size", "32",
+            "--batch-size", "16", "--num-epochs", str(epochs), "--optimizer", "adam", "--lr",
+            "0.003", "--kvstore", kvstore, "--log-interval", "4", "--no-progress", "--out",
+            str(out)]
+
+
+def epoch_losses(out):
+    with open(out / "metrics.csv") as handle:
+        return [float(line.split(",")[1]) for line in list(handle)[1:]]
+
+
+def test_dist_async_two_workers_learn(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
+                             "-n", "2", "-s", "1", "--timeout", "240", "--"]
+                            + train_command(out, "dist_async"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # asynchronous updates: the workers need not agree, but both finish and the loss falls
+    assert len(re.findall(r"rank \d of 2: final parameters sha256", result.stdout)) == 2
+    losses = epoch_losses(out)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+
+
+def test_host_file_starts_servers_and_workers_over_ssh(tmp_path):
+    # A stand-in for ssh that records the host and runs the remote command here: the job
+    # then depends on the command line the launcher builds (working folder, DMLC_* values).
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    ssh = fake_bin / "ssh"
+    ssh.write_text('#!/bin/sh\n[ "$1" = -o ] && shift 2\necho "$1" >> "%s"\nexec sh -c "$2"\n'
+                   % (tmp_path / "ssh.log"))
+    ssh.chmod(0o755)
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("# two names for this machine\n127.0.0.1\nlocalhost  # the second\n")
+    out = tmp_path / "run"
+    env = dict(os.environ, PATH="%s:%s" % (fake_bin, os.environ["PATH"]))
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
+                             "-n", "2", "-s", "1", "--hosts", str(hosts), "--timeout", "240",
+                             "--"] + train_command(out, "dist_sync", epochs=1),
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # server 0 on host 0, workers on hosts 1 and 0
+    assert (tmp_path / "ssh.log").read_text().split() == ["127.0.0.1", "localhost", "127.0.0.1"]
+    digests = dict(re.findall(r"rank (\d) of 2: final parameters sha256 (\w+)", result.stdout))
+    assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
+    assert (out / "lenet5-symbol.json").exists()
+
+
+def test_host_file_problems_are_one_clear_line(tmp_path):
+    unknown = tmp_path / "unknown.txt"
+    unknown.write_text("no-such-host.invalid\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    for path, message in [(unknown, "cannot resolve the host name no-such-host.invalid"),
+                          (empty, "names no host"), (tmp_path / "absent.txt", "cannot read")]:
+        result = run_script("launch.py", "--hosts", str(path), "--", "true")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

@@ -9,19 +9,10 @@ import pytest
 
 from gluon_cnn import deploy
 from gluon_cnn.data import BatchIterator, load_dataset, to_network_input
-from gluon_cnn.training import SmoothedLoss, TrainConfig, checkpoint, train
+from gluon_cnn.training import SmoothedLoss, checkpoint, train
 from conftest import ROOT as ROOT_DIR, run_script
-from helpers import (train_crashing_after, write_cifar_binary, write_cifar_python,
+from helpers import (quick_config, train_crashing_after, write_cifar_binary, write_cifar_python,
                      write_image_folder)
-
-
-def quick_config(tmp_path, **overrides):
-    settings = dict(net="lenet5", dataset="synthetic", image_size=32, num_epochs=2,
-                    batch_size=16, optimizer="adam", lr=0.003, synthetic_samples=128,
-                    out=str(tmp_path / "run"),
-                    progress=False, log_interval=2)
-    settings.update(overrides)
-    return TrainConfig(**settings)
 
 
 def read_rows(path):

@@ -1,15 +1,13 @@
 """Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
-optionally an INT8 copy calibrated on the run's training images."""
+optionally an INT8 copy calibrated on the run's training images and an ONNX copy."""
 import argparse
 import json
 import os
 
-import mxnet as mx
 
 from .. import deploy
 from ..data import BatchIterator, load_dataset, to_network_input
 from ..errors import UserError
-from ..training import evaluate
 
 
 def build_parser():
@@ -23,8 +21,10 @@ def build_parser():
                         help="also write <prefix>-int8, quantized with oneDNN (CPU inference)")
     parser.add_argument("--calib-samples", type=int, default=640,
                         help="training images used to calibrate the INT8 scales")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also write <prefix>.onnx (FP32) for onnxruntime and other runtimes")
     parser.add_argument("--evaluate", action="store_true",
-                        help="print the test accuracy of the FP32 and INT8 exports")
+                        help="print the test accuracy of every export written")
     parser.add_argument("--max-test-samples", type=int, default=0,
                         help="evaluate on the first N test images (0: all)")
     return parser
@@ -38,11 +38,26 @@ def run_config(run):
         return json.load(handle)
 
 
+def accuracy(predict, iterator):
+    """Top-1 accuracy of a predictor (numpy logits) over an iterator of NDArray batches."""
+    correct = total = 0
+    for data, label in iterator:
+        correct += int((predict(data.asnumpy()).argmax(axis=1) == label.asnumpy()).sum())
+        total += label.shape[0]
+    return correct / total
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     symbol_file, params_file = deploy.export_checkpoint(args.run, args.prefix, args.checkpoint)
     print(symbol_file)
     print(params_file)
+    prefix = symbol_file[:-len("-symbol.json")]
+    exports = {"fp32": prefix}
+    if args.onnx:
+        epoch = int(params_file[-len("NNNN.params"):-len(".params")])
+        exports["onnx"] = deploy.export_onnx(prefix, epoch=epoch)
+        print(exports["onnx"])
     if not (args.int8 or args.evaluate):
         return
     config = run_config(args.run)
@@ -51,8 +66,6 @@ def main(argv=None):
                           synthetic_samples=(config["synthetic_samples"],
                                              max(1, config["synthetic_samples"] // 4)),
                           seed=config["seed"])
-    prefix = symbol_file[:-len("-symbol.json")]
-    exports = {"fp32": prefix}
     if args.int8:
         calibration = to_network_input(splits.train[0][:args.calib_samples], size)
         int8_symbol, int8_params = deploy.quantize_export(prefix, calibration)
@@ -63,7 +76,7 @@ def main(argv=None):
         images, labels = splits.test
         if args.max_test_samples:
             images, labels = images[:args.max_test_samples], labels[:args.max_test_samples]
-        for kind, export_prefix in exports.items():
-            net = deploy.load_exported(export_prefix)
-            accuracy = evaluate(net, BatchIterator(images, labels, 64, size), [mx.cpu()])
-            print("%s test accuracy: %.4f on %d images" % (kind, accuracy, len(labels)))
+        for kind, model in exports.items():
+            predict, _ = deploy.load_predictor(model)
+            print("%s test accuracy: %.4f on %d images" % (
+                kind, accuracy(predict, BatchIterator(images, labels, 64, size)), len(labels)))

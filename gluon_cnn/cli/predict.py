@@ -1,9 +1,11 @@
-"""Classify images with an exported model (no model code): prints the top-5 classes."""
+"""Classify images with an exported model (no model code): prints the top-5 classes.
+
+--model takes an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) or an ONNX
+file (PREFIX.onnx, run with onnxruntime); both read PREFIX-preprocess.json."""
 import argparse
 import os
 
 import cv2
-import mxnet as mx
 import numpy as np
 
 from .. import deploy
@@ -42,16 +44,17 @@ def preprocess(image, size):
     if image.shape[0] > size or image.shape[1] > size:
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
         image = image[:, :, None] if image.ndim == 2 else image
-    return to_network_input(image[None], size)
+    return to_network_input(image[None], size).asnumpy()
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", required=True,
-                        help="export prefix: PREFIX-symbol.json and PREFIX-NNNN.params")
+                        help="an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) "
+                        "or an ONNX file PREFIX.onnx")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
-    parser.add_argument("--epoch", type=int, default=None, help="params epoch (default: newest)")
+    parser.add_argument("--epoch", type=int, default=None, help="params epoch of an MXNet export (default: newest)")
     parser.add_argument("--image-size", type=int, default=None,
                         help="input size (default: from PREFIX-preprocess.json)")
     parser.add_argument("--top", type=int, default=5, help="classes to print per image")
@@ -62,21 +65,18 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    net = deploy.load_exported(args.model, args.epoch)
-    recipe = deploy.read_preprocessing(args.model) or {}
+    predict, prefix = deploy.load_predictor(args.model, args.epoch)
+    recipe = deploy.read_preprocessing(prefix) or {}
     size = args.image_size or recipe.get("image_size")
     if not size:
-        raise UserError("%s-preprocess.json is missing; pass --image-size." % args.model)
+        raise UserError("%s-preprocess.json is missing; pass --image-size." % prefix)
     channels = recipe.get("channels", 3)
     names = recipe.get("classes")
     for path in args.images:
         batch = preprocess(read_image(path, channels, args.convert), size)
-        try:
-            scores = net(batch)
-        except mx.base.MXNetError as err:
-            raise UserError("the model cannot take %s at %dx%d: %s" % (
-                path, size, size, str(err).strip().splitlines()[0])) from None
-        probabilities = scores.softmax().asnumpy()[0]
+        logits = predict(batch)[0]
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
         top = np.argsort(-probabilities)[:args.top]
         print(path)
         for index in top:
