@@ -191,6 +191,29 @@ def test_two_cpu_contexts_match_one_with_the_same_total_batch(tmp_path):
                                    rtol=1e-4, atol=1e-6, err_msg=key)
 
 
+def test_amp_trains_on_two_cpu_contexts_and_exports_float32(tmp_path):
+    # AMP rewrites MXNet's operators for the whole process, so it runs in its own. On the
+    # CPU it computes in bfloat16 with the same loss-scaling path float16 uses on GPUs.
+    run = tmp_path / "run"
+    result = run_script("train.py", "--net", "lenet5", "--dataset", "synthetic",
+                        "--synthetic-samples", "512", "--image-size", "32", "--batch-size", "32",
+                        "--num-epochs", "3", "--optimizer", "adam", "--lr", "0.003", "--amp",
+                        "--ctx", "cpu:0,cpu:1", "--no-progress", "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "mixed precision (AMP): bfloat16 compute" in result.stdout
+    rows = read_rows(run / "metrics.csv")
+    assert float(rows[-1]["smoothed_loss"]) < float(rows[0]["smoothed_loss"])
+    assert float(rows[-1]["test_acc"]) > 0.3  # 10 classes: well above chance
+    with open(run / "lenet5-symbol.json") as handle:
+        assert "amp_cast" not in handle.read()
+    exported = deploy.load_exported(str(run / "lenet5"))
+    assert exported(mx.nd.zeros((2, 3, 32, 32))).dtype == np.float32
+    refused = run_script("train.py", "--amp", "--kvstore", "dist_sync", "--dataset", "synthetic",
+                         "--out", str(tmp_path / "dist"))
+    assert refused.returncode == 2 and "--amp cannot be combined with --kvstore dist_sync" \
+        in refused.stderr
+
+
 def test_int8_export_is_close_to_its_fp32_source(tmp_path):
     train(quick_config(tmp_path, num_epochs=4, synthetic_samples=256))
     run = str(tmp_path / "run")

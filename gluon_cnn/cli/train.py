@@ -43,6 +43,8 @@ def build_parser():
     add("--num-workers", type=int, default=defaults.num_workers, help="image decoding threads")
     add("--no-hybridize", dest="hybridize", action="store_false",
         help="run imperatively (for debugging)")
+    add("--amp", action="store_true",
+        help="automatic mixed precision: float16 on GPUs, bfloat16 on the CPU (oneDNN)")
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--out", default=None, help="run folder (default: results/<net>-<dataset>-<size>px)")
     add("--resume", action="store_true", help="continue from the last checkpoint in --out")

@@ -32,6 +32,7 @@ class TrainConfig:
     kvstore: str = "device"
     num_workers: int = 2
     hybridize: bool = True
+    amp: bool = False
     seed: int = 0
     out: str = None
     resume: bool = False
@@ -70,6 +71,10 @@ class TrainConfig:
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))
+        if self.amp and self.kvstore.startswith("dist"):
+            raise UserError("--amp cannot be combined with --kvstore %s: AMP skips the updates "
+                            "whose gradients overflow, which needs the workers to update, while "
+                            "distributed jobs update on the servers." % self.kvstore)
         self.decay_epochs()
         return self
 

@@ -46,3 +46,17 @@ def parse_contexts(text):
     if len(set(contexts)) != len(contexts):
         raise UserError("--ctx lists a device twice: '%s'." % text)
     return contexts
+
+
+def amp_dtype(contexts):
+    """The low precision of ``--amp`` on these devices: float16 on GPUs (tensor cores,
+    with dynamic loss scaling), bfloat16 on the CPU, where MXNet has no float16 matrix
+    product but oneDNN runs bfloat16 convolutions."""
+    if all(context.device_type == "gpu" for context in contexts):
+        return "float16"
+    if any(context.device_type == "gpu" for context in contexts):
+        raise UserError("--amp needs all devices of one kind; --ctx mixes CPU and GPU.")
+    if not mx.runtime.Features().is_enabled("MKLDNN"):
+        raise UserError("--amp on the CPU needs an mxnet built with oneDNN (MKLDNN), which "
+                        "runs bfloat16; this build has none.")
+    return "bfloat16"

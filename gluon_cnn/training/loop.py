@@ -18,6 +18,7 @@ import time
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
+from mxnet.contrib import amp
 from tqdm import tqdm
 
 from .. import deploy
@@ -25,7 +26,7 @@ from ..data import BatchIterator, load_dataset
 from ..errors import UserError
 from ..models import get_model, with_aux_outputs
 from . import checkpoint
-from .devices import contexts_from_flag
+from .devices import amp_dtype, contexts_from_flag
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, CsvLog, SmoothedLoss
 from .schedules import make_lr_schedule
 
@@ -139,8 +140,14 @@ def evaluate(net, iterator, contexts):
     for data, label in iterator:
         datas = gluon.utils.split_and_load(data, contexts, even_split=False)
         labels = gluon.utils.split_and_load(label, contexts, even_split=False)
-        metric.update(labels, [net(x) for x in datas])
+        metric.update(labels, [as_float32(net(x)) for x in datas])
     return metric.get()[1]
+
+
+def as_float32(array):
+    """Outputs of a mixed-precision network as float32 (metrics read them with numpy,
+    which has no bfloat16); free when they already are."""
+    return array.astype("float32", copy=False)
 
 
 def describe_differences(saved, current):
@@ -148,12 +155,15 @@ def describe_differences(saved, current):
                      for key in RESUME_KEYS if saved.get(key) != current[key])
 
 
-def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1):
+def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1,
+               amp_scaling=False):
     """One optimization step; returns (mean main loss, labels, main outputs) of the batch.
 
     With several workers the parameter server sums their gradients, so the step is
     normalized by the global batch (batch x workers): the same update as one process
-    training on the whole global batch."""
+    training on the whole global batch. With ``amp_scaling`` the losses are multiplied by
+    AMP's dynamic loss scale before the backward pass, and the trainer undoes it (and skips
+    a step whose gradients overflowed)."""
     datas = gluon.utils.split_and_load(data, contexts, even_split=False)
     labels = gluon.utils.split_and_load(label, contexts, even_split=False)
     main_losses, outputs, losses = [], [], []
@@ -166,9 +176,13 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, w
             for aux in heads[1:]:
                 total = total + aux_weight * loss_fn(aux, y)
             losses.append(total)
-            main_losses.append(main)
-            outputs.append(heads[0])
-    autograd.backward(losses)
+            main_losses.append(as_float32(main))
+            outputs.append(as_float32(heads[0]))
+        if amp_scaling:  # the scaling is part of the recorded graph
+            with amp.scale_loss(losses, trainer) as scaled:
+                autograd.backward(scaled)
+    if not amp_scaling:
+        autograd.backward(losses)
     trainer.step(data.shape[0] * workers)
     batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
     return batch_loss, labels, outputs
@@ -183,6 +197,10 @@ def train(config):
     checkpoints = (prepare_output(config) if chief
                    else os.path.join(config.out, "checkpoints"))
     seed_everything(config.seed)
+    if config.amp:  # before the network is built: AMP rewrites MXNet's operator functions
+        precision = amp_dtype(contexts)
+        amp.init(target_dtype=precision)
+        log.info("mixed precision (AMP): %s compute, float32 weights", precision)
 
     splits = load_dataset(config.dataset, config.data_dir, config.image_size,
                           synthetic_samples=(config.synthetic_samples,
@@ -217,8 +235,12 @@ def train(config):
     # In distributed jobs the servers apply the updates and every worker pulls the same
     # weights from them (updating on the workers instead let them drift apart in the last
     # bits now and then).
+    # AMP checks the gradients for overflow in the worker's own update, so it keeps the
+    # updates off the KVStore (config.validate refuses --amp in distributed jobs).
     trainer = gluon.Trainer(net.collect_params(), config.optimizer, optimizer_params,
-                            kvstore=kvstore)
+                            kvstore=kvstore, update_on_kvstore=False if config.amp else None)
+    if config.amp:
+        amp.init_trainer(trainer)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     run_facts = dict(config.to_dict(), classes=classes, class_names=splits.classes,
                      in_channels=net.in_channels, iterations_per_epoch=iterations_per_epoch)
@@ -272,7 +294,7 @@ def train(config):
                 mx.random.seed(step_seed(config.seed, epoch, batch))
                 batch_loss, labels, outputs = train_step(train_net, trainer, loss_fn, data,
                                                          label, contexts, config.aux_weight,
-                                                         workers)
+                                                         workers, amp_scaling=config.amp)
                 if not math.isfinite(batch_loss):
                     raise UserError(
                         "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
