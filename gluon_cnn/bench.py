@@ -12,10 +12,13 @@ import time
 
 import mxnet as mx
 from mxnet import autograd, gluon
+from mxnet.contrib import amp
 
 from . import debug
 from ._env import physical_cores
 from .models import get_model, with_aux_outputs
+from .training.devices import amp_dtype
+from .training.loop import as_float32, train_step
 
 SP_FLOPS_PER_CYCLE = 32  # AVX2: two 8-wide fused multiply-adds per cycle per core
 
@@ -53,9 +56,17 @@ def _median_ms(run_steps, steps, repeats):
 
 
 def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=True, steps=10,
-              repeats=5, warmup=3, classes=10, ctx=None):
-    """A dict of figures for ``mode`` in ("train", "infer", "both")."""
+              repeats=5, warmup=3, classes=10, ctx=None, use_amp=False):
+    """A dict of figures for ``mode`` in ("train", "infer", "both") on one device.
+
+    The training step is the trainer's own (``training.loop.train_step``). ``use_amp``
+    switches the process to mixed precision (float16 on a GPU, bfloat16 on the CPU) for
+    good: MXNet's AMP cannot be turned off again."""
     ctx = ctx or mx.cpu()
+    precision = "float32"
+    if use_amp:
+        precision = amp_dtype([ctx])
+        amp.init(target_dtype=precision)
     net = get_model(net_name, classes=classes)
     shape = (batch_size, net.in_channels, image_size, image_size)
     net.check_input_shape(shape, training=mode != "infer")
@@ -69,8 +80,9 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
     if hybridize:
         train_net.hybridize(static_alloc=True, static_shape=True)
         net.hybridize(static_alloc=True, static_shape=True)
-    peak = cpu_peak_gflops()
+    peak = cpu_peak_gflops() if ctx.device_type == "cpu" else None
     result = {"net": net_name, "batch_size": batch_size, "image_size": image_size,
+              "device": str(ctx), "precision": precision,
               "hybridize": hybridize, "threads": os.environ.get("OMP_NUM_THREADS"),
               "forward_gmacs_per_image": macs / 1e9, "peak_gflops": peak}
 
@@ -81,17 +93,16 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
                         "share_of_peak": gflops / peak if peak else None}
 
     if mode in ("train", "both"):
-        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01})
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01},
+                                update_on_kvstore=False if use_amp else None)
+        if use_amp:
+            amp.init_trainer(trainer)
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 
         def train_steps(count):
             for _ in range(count):
-                with autograd.record():
-                    out = train_net(data)
-                    heads = out if isinstance(out, (list, tuple)) else [out]
-                    loss = sum(loss_fn(head, label) for head in heads)
-                loss.backward()
-                trainer.step(batch_size)
+                train_step(train_net, trainer, loss_fn, data, label, [ctx], aux_weight=0.3,
+                           amp_scaling=use_amp)
             mx.nd.waitall()
         train_steps(warmup)
         # forward + backward (gradients of inputs and weights) = 3 forward passes, 2 FLOP/MAC
@@ -100,7 +111,7 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
     if mode in ("infer", "both"):
         def infer_steps(count):
             for _ in range(count):
-                net(data).wait_to_read()
+                as_float32(net(data)).wait_to_read()
         infer_steps(warmup)
         report("infer", _median_ms(infer_steps, steps, repeats), 2 * macs)
     result["peak_rss_mib"] = peak_rss_mib()
@@ -108,8 +119,9 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
 
 
 def format_result(result):
-    lines = ["%s, batch %d, %dx%d px, %s, OMP_NUM_THREADS=%s" % (
+    lines = ["%s, batch %d, %dx%d px, %s, %s, %s, OMP_NUM_THREADS=%s" % (
         result["net"], result["batch_size"], result["image_size"], result["image_size"],
+        result["device"], result["precision"],
         "hybridized" if result["hybridize"] else "imperative", result["threads"])]
     for kind in ("train", "infer"):
         if kind in result:
