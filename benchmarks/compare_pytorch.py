@@ -13,8 +13,9 @@ Measured: training step (batch 64, SGD, softmax cross-entropy; MXNet hybridized 
 allocation, PyTorch channels-last), inference in eval mode (MXNet: the exported
 symbol.json + params loaded with no model code, plain, with oneDNN graph fusion
 ``optimize_for("MKLDNN")``, and as an INT8 export calibrated on random images: its speed,
-not its accuracy, is what this measures), MXNet imperative against hybridized, and each
-process's peak resident memory.
+not its accuracy, is what this measures; with the ``onnx`` extra installed, also the ONNX
+export run by onnxruntime), MXNet imperative against hybridized, and each process's peak
+resident memory.
 """
 import argparse
 import json
@@ -130,8 +131,26 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
             "version": mx.__version__}
 
 
+def run_onnxruntime(batch, size, steps, repeats, warmup, export_prefix):
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    import onnxruntime
+    from gluon_cnn import deploy
+    predict = deploy.OnnxPredictor(export_prefix + ".onnx")
+    data = np.random.rand(batch, 3, size, size).astype(np.float32)
+    seconds = timed(lambda: predict(data), steps, repeats, warmup)
+    weights = __import__("onnx").load(export_prefix + ".onnx").graph.initializer
+    params = sum(int(np.prod(weight.dims)) for weight in weights
+                 if weight.data_type == 1)  # float tensors; shapes for Reshape are int64
+    return {"seconds": seconds, "params": params, "threads": os.environ.get("OMP_NUM_THREADS"),
+            "version": onnxruntime.__version__}
+
+
 def child(args):
-    if args.framework == "torch":
+    if args.framework == "onnxruntime":
+        result = run_onnxruntime(args.batch_size, args.image_size, args.steps, args.repeats,
+                                 args.warmup, args.export_prefix)
+    elif args.framework == "torch":
         result = run_torch(args.kind, args.batch_size, args.image_size, args.steps,
                            args.repeats, args.warmup)
     else:
@@ -150,13 +169,24 @@ def measure(args, framework, kind, export_prefix):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def export_untrained(prefix, size):
+def onnxruntime_installed():
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def export_untrained(prefix, size, onnx):
     sys.path.insert(0, ROOT)
     code = ("import sys; sys.path.insert(0, %r); import gluon_cnn, mxnet as mx; "
             "net = gluon_cnn.get_model('googlenet_compact'); net.initialize(mx.init.Xavier()); "
             "gluon_cnn.deploy.export(net, %r, (1, 3, %d, %d)); "
             "gluon_cnn.deploy.quantize_export(%r, mx.nd.random.uniform(shape=(64, 3, %d, %d)))"
             % (ROOT, prefix, size, size, prefix, size, size))
+    if onnx:
+        code += "; gluon_cnn.deploy.export_onnx(%r)" % prefix
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -183,10 +213,13 @@ def main():
     runs = [("mxnet", "train"), ("torch", "train"), ("mxnet", "train-imperative"),
             ("mxnet", "infer"), ("mxnet", "infer-fused"), ("mxnet", "infer-int8"),
             ("torch", "infer")]
+    onnx = onnxruntime_installed()
+    if onnx:
+        runs.append(("onnxruntime", "infer"))
     samples = {run: [] for run in runs}
     with tempfile.TemporaryDirectory() as folder:
         prefix = os.path.join(folder, "googlenet_compact")
-        export_untrained(prefix, args.image_size)
+        export_untrained(prefix, args.image_size, onnx)
         for round_index in range(args.rounds):
             for run in runs:
                 samples[run].append(measure(args, *run, prefix))
@@ -227,6 +260,9 @@ def main():
         "MXNet hybridized / imperative training step:       %.2fx" % ratio(
             ("mxnet", "train"), ("mxnet", "train-imperative")),
     ]
+    if onnx:
+        lines.append("inference (ONNX export, onnxruntime) / PyTorch:   %.2fx" % ratio(
+            ("onnxruntime", "infer"), ("torch", "infer")))
     print("\n".join(lines))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
