@@ -9,7 +9,11 @@ Beside them, ``<prefix>-preprocess.json`` records what a caller must do to an im
 the network sees it (input size, channels, scaling) and the class names, so that
 ``scripts/predict.py`` applies the training preprocessing without the training code.
 """
+import collections
+import ctypes
 import json
+import logging
+import math
 import os
 import warnings
 
@@ -18,6 +22,8 @@ import numpy as np
 from mxnet import gluon
 
 from .errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None):
@@ -103,6 +109,33 @@ def load_exported(prefix, epoch=None, ctx=None):
     return block
 
 
+class OutputRangeCollector:
+    """Min and max of every layer output over the calibration images (MXNet's "naive"
+    calibration), for ``quantize_net_v2(calib_mode="customize")``.
+
+    MXNet 1.9.1 cannot read some outputs that oneDNN keeps in its own layout (in a fused
+    network with batch norm, the last layer's from the second batch on). Its own collector
+    then raises inside the monitor's ctypes callback, which prints a traceback per batch
+    and goes on; this one counts those reads in ``unreadable`` for one clear warning, and
+    the layer keeps the range of the batches that could be read."""
+
+    def __init__(self):
+        self.min_max_dict = {}
+        self.unreadable = collections.Counter()
+
+    def collect(self, name, handle):
+        name = mx.base.py_str(name)
+        try:
+            values = mx.nd.NDArray(ctypes.cast(handle, mx.base.NDArrayHandle),
+                                   writable=False).asnumpy()
+        except mx.base.MXNetError:
+            self.unreadable[name] += 1
+            return
+        low, high = float(values.min()), float(values.max())
+        seen_low, seen_high = self.min_max_dict.get(name, (low, high))
+        self.min_max_dict[name] = (min(low, seen_low), max(high, seen_high))
+
+
 def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
     """An INT8 copy of an FP32 export, calibrated on ``calibration_batch`` (a float NCHW
     NDArray preprocessed as in training), written as ``<out_prefix>-symbol.json`` and
@@ -113,11 +146,18 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
     out_prefix = out_prefix or prefix + "-int8"
     calibration = mx.io.NDArrayIter(data={"data": calibration_batch},
                                     batch_size=min(64, calibration_batch.shape[0]))
+    collector = OutputRangeCollector()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?s).*(deprecated|Cannot decide type)")
         quantized = quantize_net_v2(net, quantized_dtype="auto", quantize_mode="smart",
-                                    calib_data=calibration, calib_mode="naive",
+                                    calib_data=calibration, calib_mode="customize",
+                                    LayerOutputCollector=collector,
                                     num_calib_examples=calibration_batch.shape[0])
+    batches = math.ceil(calibration_batch.shape[0] / 64)
+    for name, count in sorted(collector.unreadable.items()):
+        log.warning("INT8 calibration: MXNet could not read %s on %d of %d batches; its range "
+                    "comes from the others%s.", name, count, batches,
+                    "" if name in collector.min_max_dict else " (none: computed at run time)")
     quantized.hybridize(static_alloc=True, static_shape=True)
     quantized(calibration_batch[:1])
     quantized.export(out_prefix, epoch=0)
@@ -202,15 +242,35 @@ class OnnxPredictor:
                 "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
 
 
+def optimize_for_inference(block, example):
+    """Compile ``block`` for repeated inference on batches shaped like ``example``: oneDNN
+    graph fusion (convolution with its bias, ReLU and residual sum, and more) where MXNet
+    has oneDNN and the batch is on the CPU, and static memory either way."""
+    if example.context.device_type == "cpu" and mx.runtime.Features().is_enabled("MKLDNN"):
+        # In place of hybridize(), which would clear the partitioned graph again. Not
+        # static_shape: a fused ResNet then fails from its second batch on (MXNet 1.9.1
+        # hands out an output still in oneDNN's layout).
+        block.optimize_for(example, backend="MKLDNN", static_alloc=True)
+    else:
+        block.hybridize(static_alloc=True, static_shape=True)
+    return block
+
+
 class MXNetPredictor:
-    """Runs an MXNet export: float32 NCHW numpy in, logits out."""
+    """Runs an MXNet export: float32 NCHW numpy in, logits out, compiled for inference on
+    the first batch."""
 
     def __init__(self, prefix, epoch=None):
         self.block = load_exported(prefix, epoch)
+        self.compiled = False
 
     def __call__(self, batch):
         try:
-            return self.block(mx.nd.array(batch, dtype=np.float32)).asnumpy()
+            data = mx.nd.array(batch, dtype=np.float32)
+            if not self.compiled:
+                optimize_for_inference(self.block, data)
+                self.compiled = True
+            return self.block(data).asnumpy()
         except mx.base.MXNetError as err:
             raise UserError("the model cannot take a batch of shape %s: %s" % (
                 "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
