@@ -7,22 +7,30 @@ import sys
 from conftest import ROOT, run_script
 
 
+def train_command(out, kvstore, epochs=3, lr=0.003):
+    return [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5",
+            "--dataset", "synthetic", "--synthetic-samples", "512", "--image-size", "32",
+            "--batch-size", "16", "--num-epochs", str(epochs), "--optimizer", "adam", "--lr",
+            str(lr), "--kvstore", kvstore, "--log-interval", "4", "--no-progress", "--out",
+            str(out)]
+
+
+def epoch_losses(out):
+    with open(out / "metrics.csv") as handle:
+        return [float(line.split(",")[1]) for line in list(handle)[1:]]
+
+
 def test_dist_sync_two_workers_agree_and_learn(tmp_path):
     out = tmp_path / "run"
-    train_command = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net",
-                     "lenet5", "--dataset", "synthetic", "--synthetic-samples", "512",
-                     "--image-size", "32", "--batch-size", "16", "--num-epochs", "3",
-                     "--optimizer", "adam", "--lr", "0.003", "--kvstore", "dist_sync",
-                     "--log-interval", "4", "--no-progress", "--out", str(out)]
     result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
-                             "-n", "2", "-s", "1", "--timeout", "240", "--"] + train_command,
+                             "-n", "2", "-s", "1", "--timeout", "240", "--"]
+                            + train_command(out, "dist_sync"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     digests = dict(re.findall(r"rank (\d) of 2: final parameters sha256 (\w+)", result.stdout))
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
-    with open(out / "metrics.csv") as handle:
-        rows = [line.split(",") for line in handle][1:]
-    assert len(rows) == 3 and float(rows[-1][1]) < float(rows[0][1])
+    losses = epoch_losses(out)
+    assert len(losses) == 3 and losses[-1] < losses[0]
     assert (out / "lenet5-symbol.json").exists()
     assert not [name for name in os.listdir(out) if "rank" in name]  # only rank 0 wrote
 
@@ -53,27 +61,16 @@ def test_dist_kvstore_outside_a_job_is_a_clear_error(tmp_path):
     assert result.returncode == 2 and "start it with scripts/launch.py" in result.stderr
 
 
-def train_command(out, kvstore, epochs=3):
-    return [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5",
-            "--dataset", "synthetic", "--synthetic-samples", "512", "--image-size", "32",
-            "--batch-size", "16", "--num-epochs", str(epochs), "--optimizer", "adam", "--lr",
-            "0.003", "--kvstore", kvstore, "--log-interval", "4", "--no-progress", "--out",
-            str(out)]
-
-
-def epoch_losses(out):
-    with open(out / "metrics.csv") as handle:
-        return [float(line.split(",")[1]) for line in list(handle)[1:]]
-
-
 def test_dist_async_two_workers_learn(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
                              "-n", "2", "-s", "1", "--timeout", "240", "--"]
-                            + train_command(out, "dist_async"),
+                            + train_command(out, "dist_async", lr=0.001),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    # asynchronous updates: the workers need not agree, but both finish and the loss falls
+    # asynchronous updates: the workers need not agree, but both finish and the loss falls.
+    # Stale gradients make Adam at 0.003 wander (2.20, 1.94, 2.23 in one CI run); at 0.001
+    # the loss fell by 0.7 or more in every run tried.
     assert len(re.findall(r"rank \d of 2: final parameters sha256", result.stdout)) == 2
     losses = epoch_losses(out)
     assert len(losses) == 3 and losses[-1] < losses[0]
