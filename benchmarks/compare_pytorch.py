@@ -135,12 +135,13 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
 def run_onnxruntime(batch, size, steps, repeats, warmup, export_prefix):
     sys.path.insert(0, ROOT)
     import numpy as np
+    import onnx
     import onnxruntime
     from gluon_cnn import deploy
     predict = deploy.OnnxPredictor(export_prefix + ".onnx")
     data = np.random.rand(batch, 3, size, size).astype(np.float32)
     seconds = timed(lambda: predict(data), steps, repeats, warmup)
-    weights = __import__("onnx").load(export_prefix + ".onnx").graph.initializer
+    weights = onnx.load(export_prefix + ".onnx").graph.initializer
     params = sum(int(np.prod(weight.dims)) for weight in weights
                  if weight.data_type == 1)  # float tensors; shapes for Reshape are int64
     return {"seconds": seconds, "params": params, "threads": os.environ.get("OMP_NUM_THREADS"),

@@ -26,6 +26,16 @@ from .errors import UserError
 log = logging.getLogger(__name__)
 
 
+def _first_line(err):
+    """The message of an MXNet or onnxruntime error, without its C++ stack."""
+    return str(err).strip().splitlines()[0]
+
+
+def _batch_refused(batch, err):
+    return UserError("the model cannot take a batch of shape %s: %s" % (
+        "x".join(map(str, batch.shape)), _first_line(err)))
+
+
 def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None):
     """Hybridize ``net``, trace it on a zero batch of ``input_shape`` and export it.
 
@@ -105,7 +115,7 @@ def load_exported(prefix, epoch=None, ctx=None):
             block = gluon.SymbolBlock.imports(symbol_file, ["data"], params, ctx=ctx or mx.cpu())
         except (mx.base.MXNetError, AssertionError, ValueError) as err:
             raise UserError("cannot load the export %s: %s" % (
-                prefix, str(err).strip().splitlines()[0])) from None
+                prefix, _first_line(err))) from None
     return block
 
 
@@ -144,8 +154,8 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
     from mxnet.contrib.quantization import quantize_net_v2
     net = load_exported(prefix, epoch)
     out_prefix = out_prefix or prefix + "-int8"
-    calibration = mx.io.NDArrayIter(data={"data": calibration_batch},
-                                    batch_size=min(64, calibration_batch.shape[0]))
+    batch_size = min(64, calibration_batch.shape[0])
+    calibration = mx.io.NDArrayIter(data={"data": calibration_batch}, batch_size=batch_size)
     collector = OutputRangeCollector()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?s).*(deprecated|Cannot decide type)")
@@ -153,7 +163,7 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
                                     calib_data=calibration, calib_mode="customize",
                                     LayerOutputCollector=collector,
                                     num_calib_examples=calibration_batch.shape[0])
-    batches = math.ceil(calibration_batch.shape[0] / 64)
+    batches = math.ceil(calibration_batch.shape[0] / batch_size)
     for name, count in sorted(collector.unreadable.items()):
         log.warning("INT8 calibration: MXNet could not read %s on %d of %d batches; its range "
                     "comes from the others%s.", name, count, batches,
@@ -231,15 +241,14 @@ class OnnxPredictor:
             self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         except self.errors as err:
             raise UserError("cannot load the ONNX model %s: %s" % (
-                path, str(err).strip().splitlines()[0])) from None
+                path, _first_line(err))) from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch):
         try:
             return self.session.run(None, {self.input_name: np.asarray(batch, np.float32)})[0]
         except self.errors as err:
-            raise UserError("the model cannot take a batch of shape %s: %s" % (
-                "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
+            raise _batch_refused(batch, err) from None
 
 
 def optimize_for_inference(block, example):
@@ -272,8 +281,7 @@ class MXNetPredictor:
                 self.compiled = True
             return self.block(data).asnumpy()
         except mx.base.MXNetError as err:
-            raise UserError("the model cannot take a batch of shape %s: %s" % (
-                "x".join(map(str, batch.shape)), str(err).strip().splitlines()[0])) from None
+            raise _batch_refused(batch, err) from None
 
 
 def load_predictor(model, epoch=None):

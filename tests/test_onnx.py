@@ -2,16 +2,15 @@
 import os
 
 import cv2
-
 import mxnet as mx
 import numpy as np
 import pytest
 
 import gluon_cnn
 from gluon_cnn import deploy
-from helpers import quick_config
-from conftest import run_script
 from gluon_cnn.training import train
+from conftest import run_script
+from helpers import quick_config
 
 pytest.importorskip("onnxruntime", reason="the ONNX extra is not installed: pip install -e '.[onnx]'")
 

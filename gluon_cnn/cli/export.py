@@ -4,7 +4,6 @@ import argparse
 import json
 import os
 
-
 from .. import deploy
 from ..data import BatchIterator, load_dataset, to_network_input
 from ..errors import UserError

@@ -54,7 +54,8 @@ def build_parser():
                         help="an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) "
                         "or an ONNX file PREFIX.onnx")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
-    parser.add_argument("--epoch", type=int, default=None, help="params epoch of an MXNet export (default: newest)")
+    parser.add_argument("--epoch", type=int, default=None,
+                        help="params epoch of an MXNet export (default: newest)")
     parser.add_argument("--image-size", type=int, default=None,
                         help="input size (default: from PREFIX-preprocess.json)")
     parser.add_argument("--top", type=int, default=5, help="classes to print per image")

@@ -108,9 +108,11 @@ class GoogLeNet(Classifier):
         them from the graph being built, and ``net(x)``'s graph leaves the heads out. An
         input too small for the heads' pools (inference runs on smaller images than
         training) leaves the heads uninitialized; they are not in that graph."""
+        if self.aux is None:
+            return super().infer_shape(*args)
         shape = args[0].shape
         shapes = self._infer_param_shapes(shape, training=True) or self._infer_param_shapes(shape)
-        if self.aux is None or shapes is None:
+        if shapes is None:
             return super().infer_shape(*args)
         for param in self.collect_params().values():
             if param.name in shapes:
