@@ -55,6 +55,47 @@ def _median_ms(run_steps, steps, repeats):
     return statistics.median(times)
 
 
+class Workload:
+    """A zoo network on one device with a fixed random batch, built once and ready to time.
+
+    ``train_step()`` runs the trainer's own step (``training.loop.train_step``: forward with
+    the auxiliary heads, softmax cross-entropy, backward, SGD update, the loss read back);
+    ``infer()`` runs ``net(x)`` and waits for it."""
+
+    def __init__(self, net_name, batch_size=64, image_size=96, hybridize=True, classes=10,
+                 ctx=None, training=True, use_amp=False):
+        self.ctx = ctx or mx.cpu()
+        self.net = get_model(net_name, classes=classes)
+        shape = (batch_size, self.net.in_channels, image_size, image_size)
+        self.net.check_input_shape(shape, training=training)
+        self.forward_macs = debug.summary(self.net, (1,) + shape[1:], printer=None)["macs"]
+        self.net.initialize(mx.init.Xavier(), ctx=self.ctx)
+        self.train_net = with_aux_outputs(self.net)
+        self.data = mx.nd.random.uniform(shape=shape, ctx=self.ctx)
+        self.label = mx.nd.array([i % classes for i in range(batch_size)], ctx=self.ctx)
+        with autograd.predict_mode():
+            self.train_net(self.data[:1])
+        if hybridize:
+            self.train_net.hybridize(static_alloc=True, static_shape=True)
+            self.net.hybridize(static_alloc=True, static_shape=True)
+        self.use_amp = use_amp
+        self.trainer = None
+        self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def train_step(self):
+        if self.trainer is None:
+            self.trainer = gluon.Trainer(self.net.collect_params(), "sgd",
+                                         {"learning_rate": 0.01},
+                                         update_on_kvstore=False if self.use_amp else None)
+            if self.use_amp:
+                amp.init_trainer(self.trainer)
+        return train_step(self.train_net, self.trainer, self.loss_fn, self.data, self.label,
+                          [self.ctx], aux_weight=0.3, amp_scaling=self.use_amp)
+
+    def infer(self):
+        as_float32(self.net(self.data)).wait_to_read()
+
+
 def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=True, steps=10,
               repeats=5, warmup=3, classes=10, ctx=None, use_amp=False):
     """A dict of figures for ``mode`` in ("train", "infer", "both") on one device.
@@ -64,22 +105,12 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
     good: MXNet's AMP cannot be turned off again."""
     ctx = ctx or mx.cpu()
     precision = "float32"
-    if use_amp:
+    if use_amp:  # before the network is built: AMP rewrites MXNet's operator functions
         precision = amp_dtype([ctx])
         amp.init(target_dtype=precision)
-    net = get_model(net_name, classes=classes)
-    shape = (batch_size, net.in_channels, image_size, image_size)
-    net.check_input_shape(shape, training=mode != "infer")
-    macs = debug.summary(net, (1,) + shape[1:], printer=None)["macs"]
-    net.initialize(mx.init.Xavier(), ctx=ctx)
-    train_net = with_aux_outputs(net)
-    data = mx.nd.random.uniform(shape=shape, ctx=ctx)
-    label = mx.nd.array([i % classes for i in range(batch_size)], ctx=ctx)
-    with autograd.predict_mode():
-        train_net(data[:1])
-    if hybridize:
-        train_net.hybridize(static_alloc=True, static_shape=True)
-        net.hybridize(static_alloc=True, static_shape=True)
+    work = Workload(net_name, batch_size, image_size, hybridize, classes, ctx,
+                    training=mode != "infer", use_amp=use_amp)
+    macs = work.forward_macs
     peak = cpu_peak_gflops() if ctx.device_type == "cpu" else None
     result = {"net": net_name, "batch_size": batch_size, "image_size": image_size,
               "device": str(ctx), "precision": precision,
@@ -92,28 +123,19 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
         result[kind] = {"ms_per_step": ms, "images_per_sec": images, "gflops": gflops,
                         "share_of_peak": gflops / peak if peak else None}
 
-    if mode in ("train", "both"):
-        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01},
-                                update_on_kvstore=False if use_amp else None)
-        if use_amp:
-            amp.init_trainer(trainer)
-        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-
-        def train_steps(count):
+    def repeat(step):
+        def run_steps(count):
             for _ in range(count):
-                train_step(train_net, trainer, loss_fn, data, label, [ctx], aux_weight=0.3,
-                           amp_scaling=use_amp)
+                step()
             mx.nd.waitall()
-        train_steps(warmup)
-        # forward + backward (gradients of inputs and weights) = 3 forward passes, 2 FLOP/MAC
-        report("train", _median_ms(train_steps, steps, repeats), 6 * macs)
+        run_steps(warmup)
+        return _median_ms(run_steps, steps, repeats)
 
+    if mode in ("train", "both"):
+        # forward + backward (gradients of inputs and weights) = 3 forward passes, 2 FLOP/MAC
+        report("train", repeat(work.train_step), 6 * macs)
     if mode in ("infer", "both"):
-        def infer_steps(count):
-            for _ in range(count):
-                as_float32(net(data)).wait_to_read()
-        infer_steps(warmup)
-        report("infer", _median_ms(infer_steps, steps, repeats), 2 * macs)
+        report("infer", repeat(work.infer), 2 * macs)
     result["peak_rss_mib"] = peak_rss_mib()
     return result
 

@@ -56,3 +56,20 @@ def test_training_imports_beside_torch_2(tmp_path):
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def _threads_after_import(environment):
+    import subprocess
+    import sys
+    code = "import os, gluon_cnn; print(os.environ['OMP_NUM_THREADS'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=environment, cwd=os.path.dirname(os.path.dirname(
+                              os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_openmp_threads_default_to_the_usable_cores_and_the_user_value_wins():
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    assert _threads_after_import(environment) == str(len(os.sched_getaffinity(0)))
+    assert _threads_after_import(dict(environment, OMP_NUM_THREADS="1")) == "1"

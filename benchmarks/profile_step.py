@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""Where a training step's time goes, MXNet (gluon_cnn) beside PyTorch, operator by operator.
+
+The step and network are compare_pytorch.py's: seed 002's 96-px GoogLeNet, batch 64, SGD,
+softmax cross-entropy; MXNet hybridized with static allocation (the trainer's own step),
+PyTorch channels-last. Each framework runs in a fresh process under its own profiler and
+the operators' times are summed into the same categories, in milliseconds per step. MXNet
+runs with bulk execution off so that each operator is timed on its own (the step is then
+a little slower than compare_pytorch.py's). A third process reruns the MXNet step with
+oneDNN's verbose log, which times every oneDNN primitive, the layout reorders MXNet
+inserts between operators included.
+
+    python benchmarks/profile_step.py [--steps 5] [--json results/bench/profile_step.json]
+"""
+import argparse
+import collections
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_pytorch import torch_googlenet_compact  # noqa: E402
+
+CATEGORIES = ["convolution forward", "convolution backward", "ReLU forward", "ReLU backward",
+              "pooling forward", "pooling backward", "concat forward and backward",
+              "gradient sums at branch points", "zero fills", "optimizer update",
+              "everything else"]
+MXNET_OPERATORS = {
+    "Convolution": "convolution forward", "_backward_Convolution": "convolution backward",
+    "Activation": "ReLU forward", "_backward_Activation": "ReLU backward",
+    "Pooling": "pooling forward", "_backward_Pooling": "pooling backward",
+    "Concat": "concat forward and backward", "_backward_Concat": "concat forward and backward",
+    "add_n": "gradient sums at branch points", "_zeros_without_dtype": "zero fills",
+    "multi_sgd_update": "optimizer update", "sgd_update": "optimizer update"}
+# Engine bookkeeping, not computation: WaitForVar is the time a reader waited.
+MXNET_IGNORED = {"WaitForVar", "DeleteVariable"}
+TORCH_OPERATORS = {
+    "aten::mkldnn_convolution": "convolution forward",
+    "aten::convolution_backward": "convolution backward",
+    "aten::relu_": "ReLU forward", "aten::clamp_min_": "ReLU forward",
+    "aten::threshold_backward": "ReLU backward",
+    "aten::max_pool2d_with_indices": "pooling forward", "aten::avg_pool2d": "pooling forward",
+    "aten::max_pool2d_with_indices_backward": "pooling backward",
+    "aten::avg_pool2d_backward": "pooling backward", "aten::cat": "concat forward and backward",
+    "aten::add_": "gradient sums at branch points", "aten::fill_": "zero fills",
+    "aten::zero_": "zero fills"}
+OPTIMIZER_RANGE = "optimizer update"
+
+
+def profile_mxnet(batch, size, steps, warmup):
+    sys.path.insert(0, ROOT)
+    import gluon_cnn  # noqa: F401  (thread defaults before mxnet loads)
+    import mxnet as mx
+    from mxnet import profiler
+    from gluon_cnn.bench import Workload
+    work = Workload("googlenet_compact", batch, size)
+    for _ in range(warmup):
+        work.train_step()
+    mx.nd.waitall()
+    profiler.set_config(profile_all=True, aggregate_stats=True,
+                        filename=os.path.join(os.environ["PROFILE_DIR"], "mxnet.json"))
+    profiler.set_state("run")
+    for _ in range(steps):
+        work.train_step()
+    mx.nd.waitall()
+    profiler.set_state("stop")
+    operators = json.loads(profiler.dumps(format="json"))["Time"]["operator"]
+    totals = collections.Counter()
+    for name, stats in operators.items():
+        if name not in MXNET_IGNORED:
+            totals[MXNET_OPERATORS.get(name, "everything else")] += stats["Total"] / steps
+    return dict(totals)
+
+
+def onednn_log_mxnet(batch, size, steps, warmup):
+    """Runs the step with oneDNN's verbose log on; prints a marker before the timed steps."""
+    sys.path.insert(0, ROOT)
+    import gluon_cnn  # noqa: F401
+    import mxnet as mx
+    from gluon_cnn.bench import Workload
+    work = Workload("googlenet_compact", batch, size)
+    for _ in range(warmup):
+        work.train_step()
+    mx.nd.waitall()
+    libc = ctypes.CDLL(None)
+    libc.fflush(None)  # oneDNN writes its log through C's buffered stdout
+    print("TIMED STEPS", flush=True)
+    for _ in range(steps):
+        work.train_step()
+    mx.nd.waitall()
+    libc.fflush(None)
+
+
+def reorder_kind(memory_descriptors):
+    """Weights are the tensors whose outer dimension oneDNN blocks (formats like ABcd16b16a)."""
+    formats = [descriptor.split(":")[3] for descriptor in memory_descriptors.split()]
+    return ("layout reorders of weights and weight gradients"
+            if any(fmt[:1].isupper() for fmt in formats)
+            else "layout reorders of activations and gradients")
+
+
+def summarize_onednn_log(text, steps):
+    totals, calls = collections.Counter(), collections.Counter()
+    timed = False
+    for line in text.splitlines():
+        if line.startswith("TIMED STEPS"):
+            timed = True
+        if not (timed and line.startswith("dnnl_verbose,exec,")):
+            continue
+        fields = line.split(",")
+        primitive, implementation, kind = fields[3], fields[4], fields[5]
+        key = (reorder_kind(fields[6]) if primitive == "reorder"
+               else "%s %s (%s)" % (primitive, kind, implementation.split(":")[0]))
+        totals[key] += float(fields[-1]) / steps
+        calls[key] += 1 / steps
+    return {key: {"ms": totals[key], "calls": round(calls[key])} for key in totals}
+
+
+def profile_torch(batch, size, steps, warmup):
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+    model = torch_googlenet_compact().to(memory_format=torch.channels_last).train()
+    data = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
+    label = torch.arange(batch) % 10
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(data), label).backward()
+        with record_function(OPTIMIZER_RANGE):
+            optimizer.step()
+    for _ in range(warmup):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    totals = collections.Counter()
+    for event in prof.events():
+        category = TORCH_OPERATORS.get(event.name, "everything else")
+        parent = event  # the optimizer's own Python time and every operator inside it
+
+        while parent is not None:
+            if parent.name == OPTIMIZER_RANGE:
+                category = OPTIMIZER_RANGE
+                break
+            parent = parent.cpu_parent
+        totals[category] += event.self_cpu_time_total / 1000 / steps  # microseconds
+    return dict(totals)
+
+
+def run_child(args, framework, extra_env=None):
+    command = [sys.executable, os.path.abspath(__file__), "--child", framework,
+               "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
+               "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True,
+                          env=dict(os.environ, **(extra_env or {})))
+    return done.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--steps", type=int, default=5, help="profiled steps")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child", choices=("mxnet", "onednn", "torch"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = (args.batch_size, args.image_size, args.steps, args.warmup)
+    if args.child == "mxnet":
+        print(json.dumps(profile_mxnet(*shape)))
+        return
+    if args.child == "onednn":
+        onednn_log_mxnet(*shape)
+        return
+    if args.child == "torch":
+        print(json.dumps(profile_torch(*shape)))
+        return
+
+    with tempfile.TemporaryDirectory() as scratch:
+        mxnet = json.loads(run_child(args, "mxnet", {"MXNET_EXEC_BULK_EXEC_TRAIN": "0",
+                                                     "PROFILE_DIR": scratch}).splitlines()[-1])
+    torch = json.loads(run_child(args, "torch").splitlines()[-1])
+    onednn = summarize_onednn_log(run_child(args, "onednn", {"DNNL_VERBOSE": "1"}), args.steps)
+
+    print("googlenet_compact (seed 002), batch %d, %d px, training step: milliseconds per "
+          "step, mean of %d profiled steps" % (args.batch_size, args.image_size, args.steps))
+    print("%-40s %9s %9s" % ("operators", "MXNet", "PyTorch"))
+    for category in CATEGORIES:
+        print("%-40s %9.1f %9.1f" % (category, mxnet.get(category, 0.0),
+                                     torch.get(category, 0.0)))
+    print("%-40s %9.1f %9.1f" % ("sum", sum(mxnet.values()), sum(torch.values())))
+    print("\nMXNet's oneDNN primitives in the same step (oneDNN verbose log; the MXNet "
+          "operators above include them):")
+    print("%-58s %9s %7s" % ("primitive", "ms/step", "calls"))
+    for key, figures in sorted(onednn.items(), key=lambda item: -item[1]["ms"]):
+        print("%-58s %9.1f %7d" % (key, figures["ms"], figures["calls"]))
+    print("%-58s %9.1f" % ("sum", sum(figures["ms"] for figures in onednn.values())))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"mxnet_ms": mxnet, "torch_ms": torch, "mxnet_onednn": onednn,
+                       "batch_size": args.batch_size, "image_size": args.image_size,
+                       "steps": args.steps}, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
