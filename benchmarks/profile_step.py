@@ -4,19 +4,21 @@
 The step and network are compare_pytorch.py's: seed 002's 96-px GoogLeNet, batch 64, SGD,
 softmax cross-entropy; MXNet hybridized with static allocation (the trainer's own step),
 PyTorch channels-last. Each framework runs in a fresh process under its own profiler and
-the operators' times are summed into the same categories, in milliseconds per step. MXNet
+the operators' times are summed into the same categories, in milliseconds per step;
+the frameworks alternate over ``--rounds`` rounds and each figure is a median. MXNet
 runs with bulk execution off so that each operator is timed on its own (the step is then
 a little slower than compare_pytorch.py's). A third process reruns the MXNet step with
 oneDNN's verbose log, which times every oneDNN primitive, the layout reorders MXNet
 inserts between operators included.
 
-    python benchmarks/profile_step.py [--steps 5] [--json results/bench/profile_step.json]
+    python benchmarks/profile_step.py [--rounds 3] [--json results/bench/profile_step.json]
 """
 import argparse
 import collections
 import ctypes
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,7 +63,7 @@ def profile_mxnet(batch, size, steps, warmup):
     for _ in range(warmup):
         work.train_step()
     mx.nd.waitall()
-    profiler.set_config(profile_all=True, aggregate_stats=True,
+    profiler.set_config(profile_symbolic=True, profile_imperative=True, aggregate_stats=True,
                         filename=os.path.join(os.environ["PROFILE_DIR"], "mxnet.json"))
     profiler.set_state("run")
     for _ in range(steps):
@@ -153,6 +155,12 @@ def profile_torch(batch, size, steps, warmup):
     return dict(totals)
 
 
+def median_by_key(dicts):
+    """Each key's median over the rounds (a key missing from a round counts as 0 there)."""
+    keys = set().union(*dicts)
+    return {key: statistics.median(d.get(key, 0.0) for d in dicts) for key in keys}
+
+
 def run_child(args, framework, extra_env=None):
     command = [sys.executable, os.path.abspath(__file__), "--child", framework,
                "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
@@ -166,7 +174,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--steps", type=int, default=5, help="profiled steps")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per framework")
+    parser.add_argument("--steps", type=int, default=5, help="profiled steps per round")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", choices=("mxnet", "onednn", "torch"), help=argparse.SUPPRESS)
@@ -182,14 +191,24 @@ def main():
         print(json.dumps(profile_torch(*shape)))
         return
 
-    with tempfile.TemporaryDirectory() as scratch:
-        mxnet = json.loads(run_child(args, "mxnet", {"MXNET_EXEC_BULK_EXEC_TRAIN": "0",
-                                                     "PROFILE_DIR": scratch}).splitlines()[-1])
-    torch = json.loads(run_child(args, "torch").splitlines()[-1])
-    onednn = summarize_onednn_log(run_child(args, "onednn", {"DNNL_VERBOSE": "1"}), args.steps)
+    rounds = {"mxnet": [], "torch": [], "onednn": []}
+    for _ in range(args.rounds):  # alternating, like compare_pytorch.py: the machine is noisy
+        with tempfile.TemporaryDirectory() as scratch:
+            rounds["mxnet"].append(json.loads(run_child(
+                args, "mxnet", {"MXNET_EXEC_BULK_EXEC_TRAIN": "0",
+                                "PROFILE_DIR": scratch}).splitlines()[-1]))
+        rounds["torch"].append(json.loads(run_child(args, "torch").splitlines()[-1]))
+        rounds["onednn"].append(summarize_onednn_log(
+            run_child(args, "onednn", {"DNNL_VERBOSE": "1"}), args.steps))
+    mxnet, torch = median_by_key(rounds["mxnet"]), median_by_key(rounds["torch"])
+    onednn_ms = median_by_key([{key: figures["ms"] for key, figures in log.items()}
+                               for log in rounds["onednn"]])
+    onednn = {key: {"ms": ms, "calls": rounds["onednn"][0][key]["calls"]}
+              for key, ms in onednn_ms.items()}
 
     print("googlenet_compact (seed 002), batch %d, %d px, training step: milliseconds per "
-          "step, mean of %d profiled steps" % (args.batch_size, args.image_size, args.steps))
+          "step, medians of %d rounds of %d profiled steps" % (
+              args.batch_size, args.image_size, args.rounds, args.steps))
     print("%-40s %9s %9s" % ("operators", "MXNet", "PyTorch"))
     for category in CATEGORIES:
         print("%-40s %9.1f %9.1f" % (category, mxnet.get(category, 0.0),
@@ -204,6 +223,7 @@ def main():
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"mxnet_ms": mxnet, "torch_ms": torch, "mxnet_onednn": onednn,
+                       "rounds": rounds,
                        "batch_size": args.batch_size, "image_size": args.image_size,
                        "steps": args.steps}, handle, indent=1)
 
