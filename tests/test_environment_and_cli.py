@@ -73,3 +73,37 @@ def test_openmp_threads_default_to_the_usable_cores_and_the_user_value_wins():
     environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
     assert _threads_after_import(environment) == str(len(os.sched_getaffinity(0)))
     assert _threads_after_import(dict(environment, OMP_NUM_THREADS="1")) == "1"
+
+
+MMAP_PROBE = """
+import ctypes, gluon_cnn
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+libc.mallinfo2.restype = MallInfo2
+size = 8 << 20
+libc.free(libc.malloc(size))  # glibc's dynamic rule would raise the threshold past 8 MiB here
+block = libc.malloc(size)
+print(libc.mallinfo2().hblkhd >= size)  # mapped (given back when freed), not from the heap
+"""
+
+
+@pytest.mark.skipif(os.uname().sysname != "Linux" or
+                    __import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
+def test_large_blocks_stay_mapped_unless_the_user_sets_the_threshold():
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def probe(extra):
+        environment = {key: value for key, value in os.environ.items()
+                       if key != "MALLOC_MMAP_THRESHOLD_"}
+        done = subprocess.run([sys.executable, "-c", MMAP_PROBE], capture_output=True,
+                              text=True, env=dict(environment, **extra), cwd=root)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+    assert probe({}) == "True"
+    assert probe({"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}) == "False"
