@@ -60,26 +60,38 @@ def set_thread_defaults():
 
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number in glibc's malloc.h
-MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's initial threshold
+MMAP_THRESHOLD_INITIAL = 128 << 10  # glibc's initial threshold
+MMAP_THRESHOLD_MAX = 32 << 20  # the largest glibc accepts on 64-bit systems
+
+
+def set_mmap_threshold(size):
+    """glibc's mallopt(M_MMAP_THRESHOLD, size), unless the user set MALLOC_MMAP_THRESHOLD_
+    (glibc reads it at start-up; the user's value wins) or malloc is not glibc's."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # a Linux without glibc (musl): no such threshold
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, size))
 
 
 def set_memory_defaults():
-    """Keep glibc's mmap threshold at its initial 128 KiB unless the user set
-    MALLOC_MMAP_THRESHOLD_ (glibc reads it at start-up; the user's value wins).
+    """Keep glibc's mmap threshold at its initial 128 KiB.
 
     By default glibc raises the threshold each time a large block is freed, up to 32 MiB;
     MXNet's large buffers then come from the heap and stay resident after they are freed.
-    Pinned, they are mapped and given back: a training step of the 96-px GoogLeNet peaks
-    7-8% lower at the same speed (see README, Performance).
+    Pinned, they are mapped and given back: a hybridized training step of the 96-px
+    GoogLeNet peaks 7-8% lower at the same speed (see README, Performance).
     """
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # a Linux without glibc (musl): no such threshold
-        return
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    set_mmap_threshold(MMAP_THRESHOLD_INITIAL)
+
+
+def prefer_heap_reuse():
+    """For imperative execution, which allocates every activation anew at each step:
+    blocks mapped and unmapped each time make its step about a third slower, so large
+    blocks come from the heap, and are reused, from here on."""
+    set_mmap_threshold(MMAP_THRESHOLD_MAX)
 
 
 def import_mxnet():

@@ -15,7 +15,7 @@ from mxnet import autograd, gluon
 from mxnet.contrib import amp
 
 from . import debug
-from ._env import physical_cores
+from ._env import physical_cores, prefer_heap_reuse
 from .models import get_model, with_aux_outputs
 from .training.devices import amp_dtype
 from .training.loop import as_float32, train_step
@@ -78,6 +78,8 @@ class Workload:
         if hybridize:
             self.train_net.hybridize(static_alloc=True, static_shape=True)
             self.net.hybridize(static_alloc=True, static_shape=True)
+        else:
+            prefer_heap_reuse()
         self.use_amp = use_amp
         self.trainer = None
         self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()

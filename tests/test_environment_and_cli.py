@@ -76,7 +76,9 @@ def test_openmp_threads_default_to_the_usable_cores_and_the_user_value_wins():
 
 
 MMAP_PROBE = """
-import ctypes, gluon_cnn
+import ctypes, sys, gluon_cnn
+if sys.argv[1:] == ["imperative"]:
+    gluon_cnn._env.prefer_heap_reuse()
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
@@ -93,17 +95,20 @@ print(libc.mallinfo2().hblkhd >= size)  # mapped (given back when freed), not fr
 
 @pytest.mark.skipif(os.uname().sysname != "Linux" or
                     __import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
-def test_large_blocks_stay_mapped_unless_the_user_sets_the_threshold():
+def test_large_blocks_stay_mapped_unless_imperative_or_the_user_sets_the_threshold():
     import subprocess
     import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-    def probe(extra):
+    def probe(extra, *args):
         environment = {key: value for key, value in os.environ.items()
                        if key != "MALLOC_MMAP_THRESHOLD_"}
-        done = subprocess.run([sys.executable, "-c", MMAP_PROBE], capture_output=True,
-                              text=True, env=dict(environment, **extra), cwd=root)
+        done = subprocess.run([sys.executable, "-c", MMAP_PROBE] + list(args),
+                              capture_output=True, text=True, env=dict(environment, **extra),
+                              cwd=root)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
     assert probe({}) == "True"
+    assert probe({}, "imperative") == "False"  # reused from the heap
     assert probe({"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}) == "False"
+    assert probe({"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}, "imperative") == "True"

@@ -22,6 +22,7 @@ from mxnet.contrib import amp
 from tqdm import tqdm
 
 from .. import deploy
+from .._env import prefer_heap_reuse
 from ..data import BatchIterator, load_dataset
 from ..errors import UserError
 from ..models import get_model, with_aux_outputs
@@ -226,6 +227,8 @@ def train(config):
     if config.hybridize:
         train_net.hybridize(static_alloc=True, static_shape=True)
         net.hybridize(static_alloc=True, static_shape=True)
+    else:
+        prefer_heap_reuse()
 
     iterations_per_epoch = len(train_batches)
     optimizer_params = {"learning_rate": config.lr, "wd": config.wd,
