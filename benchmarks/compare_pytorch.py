@@ -121,10 +121,10 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
     else:
         net = deploy.load_exported(export_prefix + ("-int8" if kind == "infer-int8" else ""))
         data = mx.nd.random.uniform(shape=(batch, 3, size, size))
-        if kind == "infer-fused":  # what predict.py and export.py --evaluate run
-            deploy.optimize_for_inference(net, data)
-        else:
-            net.hybridize(static_alloc=True, static_shape=True)
+        if kind == "infer-fused":  # oneDNN graph fusion, which the predictors leave out
+            net.optimize_for(data, backend="MKLDNN", static_alloc=True)
+        else:  # what predict.py and export.py --evaluate run
+            deploy.compile_for_inference(net)
         seconds = timed(lambda: net(data).wait_to_read(), steps, repeats, warmup)
     params = gluon_cnn.summary(gluon_cnn.get_model("googlenet_compact"), (1, 3, size, size),
                                printer=None)["trainable_params"]

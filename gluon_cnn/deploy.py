@@ -251,34 +251,26 @@ class OnnxPredictor:
             raise _batch_refused(batch, err) from None
 
 
-def optimize_for_inference(block, example):
-    """Compile ``block`` for repeated inference on batches shaped like ``example``: oneDNN
-    graph fusion (convolution with its bias, ReLU and residual sum, and more) where MXNet
-    has oneDNN and the batch is on the CPU, and static memory either way."""
-    if example.context.device_type == "cpu" and mx.runtime.Features().is_enabled("MKLDNN"):
-        # In place of hybridize(), which would clear the partitioned graph again. Not
-        # static_shape: a fused ResNet then fails from its second batch on (MXNet 1.9.1
-        # hands out an output still in oneDNN's layout).
-        block.optimize_for(example, backend="MKLDNN", static_alloc=True)
-    else:
-        block.hybridize(static_alloc=True, static_shape=True)
+def compile_for_inference(block):
+    """Compile ``block`` for repeated inference: one static graph with static memory.
+
+    Not oneDNN graph fusion (``optimize_for("MKLDNN")``): in MXNet 1.9.1 the fused
+    convolutions reorder their weights into oneDNN's layout at every call, and fused exports
+    ran slower than plain ones on this project's machine (README, Performance). Not
+    ``static_shape`` either, so that a smaller last batch needs no special case."""
+    block.hybridize(static_alloc=True)
     return block
 
 
 class MXNetPredictor:
-    """Runs an MXNet export: float32 NCHW numpy in, logits out, compiled for inference on
-    the first batch."""
+    """Runs an MXNet export, compiled for inference: float32 NCHW numpy in, logits out."""
 
     def __init__(self, prefix, epoch=None):
-        self.block = load_exported(prefix, epoch)
-        self.compiled = False
+        self.block = compile_for_inference(load_exported(prefix, epoch))
 
     def __call__(self, batch):
         try:
             data = mx.nd.array(batch, dtype=np.float32)
-            if not self.compiled:
-                optimize_for_inference(self.block, data)
-                self.compiled = True
             return self.block(data).asnumpy()
         except mx.base.MXNetError as err:
             raise _batch_refused(batch, err) from None
