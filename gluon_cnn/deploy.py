@@ -256,9 +256,10 @@ def compile_for_inference(block):
 
     Not oneDNN graph fusion (``optimize_for("MKLDNN")``): in MXNet 1.9.1 the fused
     convolutions reorder their weights into oneDNN's layout at every call, and fused exports
-    ran slower than plain ones on this project's machine (README, Performance). Not
-    ``static_shape`` either, so that a smaller last batch needs no special case."""
-    block.hybridize(static_alloc=True)
+    ran slower than plain ones on this project's machine (README, Performance). Static
+    shapes matter for INT8 exports (about half the time per batch here); a batch of another
+    size makes MXNet plan the graph again."""
+    block.hybridize(static_alloc=True, static_shape=True)
     return block
 
 
