@@ -53,23 +53,32 @@ TORCH_OPERATORS = {
 OPTIMIZER_RANGE = "optimizer update"
 
 
-def profile_mxnet(batch, size, steps, warmup):
+def run_mxnet_steps(batch, size, steps, warmup, start, stop):
+    """Builds the MXNet step, warms it up, then runs ``steps`` of it between start() and
+    stop()."""
     sys.path.insert(0, ROOT)
     import gluon_cnn  # noqa: F401  (thread defaults before mxnet loads)
     import mxnet as mx
-    from mxnet import profiler
     from gluon_cnn.bench import Workload
     work = Workload("googlenet_compact", batch, size)
     for _ in range(warmup):
         work.train_step()
     mx.nd.waitall()
-    profiler.set_config(profile_symbolic=True, profile_imperative=True, aggregate_stats=True,
-                        filename=os.path.join(os.environ["PROFILE_DIR"], "mxnet.json"))
-    profiler.set_state("run")
+    start()
     for _ in range(steps):
         work.train_step()
     mx.nd.waitall()
-    profiler.set_state("stop")
+    stop()
+
+
+def profile_mxnet(batch, size, steps, warmup):
+    sys.path.insert(0, ROOT)
+    import gluon_cnn  # noqa: F401
+    from mxnet import profiler
+    profiler.set_config(profile_symbolic=True, profile_imperative=True, aggregate_stats=True,
+                        filename=os.path.join(os.environ["PROFILE_DIR"], "mxnet.json"))
+    run_mxnet_steps(batch, size, steps, warmup, lambda: profiler.set_state("run"),
+                    lambda: profiler.set_state("stop"))
     operators = json.loads(profiler.dumps(format="json"))["Time"]["operator"]
     totals = collections.Counter()
     for name, stats in operators.items():
@@ -80,21 +89,12 @@ def profile_mxnet(batch, size, steps, warmup):
 
 def onednn_log_mxnet(batch, size, steps, warmup):
     """Runs the step with oneDNN's verbose log on; prints a marker before the timed steps."""
-    sys.path.insert(0, ROOT)
-    import gluon_cnn  # noqa: F401
-    import mxnet as mx
-    from gluon_cnn.bench import Workload
-    work = Workload("googlenet_compact", batch, size)
-    for _ in range(warmup):
-        work.train_step()
-    mx.nd.waitall()
     libc = ctypes.CDLL(None)
-    libc.fflush(None)  # oneDNN writes its log through C's buffered stdout
-    print("TIMED STEPS", flush=True)
-    for _ in range(steps):
-        work.train_step()
-    mx.nd.waitall()
-    libc.fflush(None)
+
+    def mark():
+        libc.fflush(None)  # oneDNN writes its log through C's buffered stdout
+        print("TIMED STEPS", flush=True)
+    run_mxnet_steps(batch, size, steps, warmup, mark, lambda: libc.fflush(None))
 
 
 def reorder_kind(memory_descriptors):
