@@ -145,7 +145,6 @@ def profile_torch(batch, size, steps, warmup):
     for event in prof.events():
         category = TORCH_OPERATORS.get(event.name, "everything else")
         parent = event  # the optimizer's own Python time and every operator inside it
-
         while parent is not None:
             if parent.name == OPTIMIZER_RANGE:
                 category = OPTIMIZER_RANGE

@@ -15,10 +15,10 @@ from mxnet import autograd, gluon
 from mxnet.contrib import amp
 
 from . import debug
-from ._env import physical_cores, prefer_heap_reuse
+from ._env import physical_cores
 from .models import get_model, with_aux_outputs
 from .training.devices import amp_dtype
-from .training.loop import as_float32, train_step
+from .training.loop import as_float32, compile_for_training, train_step
 
 SP_FLOPS_PER_CYCLE = 32  # AVX2: two 8-wide fused multiply-adds per cycle per core
 
@@ -75,11 +75,7 @@ class Workload:
         self.label = mx.nd.array([i % classes for i in range(batch_size)], ctx=self.ctx)
         with autograd.predict_mode():
             self.train_net(self.data[:1])
-        if hybridize:
-            self.train_net.hybridize(static_alloc=True, static_shape=True)
-            self.net.hybridize(static_alloc=True, static_shape=True)
-        else:
-            prefer_heap_reuse()
+        compile_for_training(self.net, self.train_net, hybridize)
         self.use_amp = use_amp
         self.trainer = None
         self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()

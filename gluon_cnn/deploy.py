@@ -168,7 +168,7 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
         log.warning("INT8 calibration: MXNet could not read %s on %d of %d batches; its range "
                     "comes from the others%s.", name, count, batches,
                     "" if name in collector.min_max_dict else " (none: computed at run time)")
-    quantized.hybridize(static_alloc=True, static_shape=True)
+    compile_for_inference(quantized)
     quantized(calibration_batch[:1])
     quantized.export(out_prefix, epoch=0)
     recipe = read_preprocessing(prefix)
@@ -271,8 +271,7 @@ class MXNetPredictor:
 
     def __call__(self, batch):
         try:
-            data = mx.nd.array(batch, dtype=np.float32)
-            return self.block(data).asnumpy()
+            return self.block(mx.nd.array(batch, dtype=np.float32)).asnumpy()
         except mx.base.MXNetError as err:
             raise _batch_refused(batch, err) from None
 

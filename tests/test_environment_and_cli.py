@@ -45,28 +45,28 @@ def test_summary_script_bad_input_is_one_line():
 
 def test_training_imports_beside_torch_2(tmp_path):
     """gluoncv 0.10 refuses to import when torch >= 2 is installed (the benchmark extra)."""
-    import subprocess
-    import sys
     fake = tmp_path / "torch"
     fake.mkdir()
     (fake / "__init__.py").write_text("__version__ = '2.13.0'\n")
     code = ("import sys; sys.path.insert(0, %r); import torch; assert torch.__version__ == "
             "'2.13.0'; from gluon_cnn.training import train; print('ok')" % str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    assert python_output(code, dict(os.environ)) == "ok"
+
+
+def python_output(code, environment, *args):
+    """stdout of ``python -c code args`` in a fresh interpreter with ``environment``."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", code] + list(args), capture_output=True,
+                          text=True, env=environment,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    return done.stdout.strip()
 
 
 def _threads_after_import(environment):
-    import subprocess
-    import sys
-    code = "import os, gluon_cnn; print(os.environ['OMP_NUM_THREADS'])"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=environment, cwd=os.path.dirname(os.path.dirname(
-                              os.path.abspath(__file__))))
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return python_output("import os, gluon_cnn; print(os.environ['OMP_NUM_THREADS'])",
+                         environment)
 
 
 def test_openmp_threads_default_to_the_usable_cores_and_the_user_value_wins():
@@ -96,18 +96,10 @@ print(libc.mallinfo2().hblkhd >= size)  # mapped (given back when freed), not fr
 @pytest.mark.skipif(os.uname().sysname != "Linux" or
                     __import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
 def test_large_blocks_stay_mapped_unless_imperative_or_the_user_sets_the_threshold():
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
     def probe(extra, *args):
         environment = {key: value for key, value in os.environ.items()
                        if key != "MALLOC_MMAP_THRESHOLD_"}
-        done = subprocess.run([sys.executable, "-c", MMAP_PROBE] + list(args),
-                              capture_output=True, text=True, env=dict(environment, **extra),
-                              cwd=root)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return python_output(MMAP_PROBE, dict(environment, **extra), *args)
     assert probe({}) == "True"
     assert probe({}, "imperative") == "False"  # reused from the heap
     assert probe({"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}) == "False"

@@ -156,6 +156,16 @@ def describe_differences(saved, current):
                      for key in RESUME_KEYS if saved.get(key) != current[key])
 
 
+def compile_for_training(net, train_net, hybridize):
+    """Static graphs with static memory for ``net`` and its training view, or, imperative,
+    large blocks kept on the heap for the activations allocated anew at every step."""
+    if hybridize:
+        train_net.hybridize(static_alloc=True, static_shape=True)
+        net.hybridize(static_alloc=True, static_shape=True)
+    else:
+        prefer_heap_reuse()
+
+
 def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1,
                amp_scaling=False):
     """One optimization step; returns (mean main loss, labels, main outputs) of the batch.
@@ -224,11 +234,7 @@ def train(config):
     train_net = with_aux_outputs(net)
     with autograd.predict_mode():  # finish deferred initialization, auxiliary heads included
         train_net(mx.nd.zeros(input_shape, ctx=contexts[0]))
-    if config.hybridize:
-        train_net.hybridize(static_alloc=True, static_shape=True)
-        net.hybridize(static_alloc=True, static_shape=True)
-    else:
-        prefer_heap_reuse()
+    compile_for_training(net, train_net, config.hybridize)
 
     iterations_per_epoch = len(train_batches)
     optimizer_params = {"learning_rate": config.lr, "wd": config.wd,
