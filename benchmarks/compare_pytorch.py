@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """MXNet (gluon_cnn) against PyTorch on the identical network, side by side.
 
-The network is seed 002's 96-px GoogLeNet (``googlenet_compact``), which both frameworks
+The network is seed 002's 96-px GoogLeNet (``googlenet``), which both frameworks
 build layer for layer (the script checks that the parameter counts agree). Each
 measurement runs in a fresh process, the frameworks alternate, and every figure is the
 median over ``--rounds`` rounds; ratios are of those medians, measured in this one run.
@@ -51,7 +51,7 @@ def timed(step, steps, repeats, warmup):
     return statistics.median(times)
 
 
-def torch_googlenet_compact(classes=10):
+def torch_googlenet(classes=10):
     import torch
     from torch import nn
 
@@ -84,7 +84,7 @@ def torch_googlenet_compact(classes=10):
 
 def run_torch(kind, batch, size, steps, repeats, warmup):
     import torch
-    model = torch_googlenet_compact().to(memory_format=torch.channels_last)
+    model = torch_googlenet().to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     data = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
     label = torch.arange(batch) % 10
@@ -114,7 +114,7 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
     import mxnet as mx
     from gluon_cnn import bench, deploy
     if kind in ("train", "train-imperative"):
-        result = bench.benchmark("googlenet_compact", batch, size, "train",
+        result = bench.benchmark("googlenet", batch, size, "train",
                                  hybridize=kind == "train", steps=steps, repeats=repeats,
                                  warmup=warmup)
         seconds = result["train"]["ms_per_step"] / 1000
@@ -126,7 +126,7 @@ def run_mxnet(kind, batch, size, steps, repeats, warmup, export_prefix):
         else:  # what predict.py and export.py --evaluate run
             deploy.compile_for_inference(net)
         seconds = timed(lambda: net(data).wait_to_read(), steps, repeats, warmup)
-    params = gluon_cnn.summary(gluon_cnn.get_model("googlenet_compact"), (1, 3, size, size),
+    params = gluon_cnn.summary(gluon_cnn.get_model("googlenet"), (1, 3, size, size),
                                printer=None)["trainable_params"]
     return {"seconds": seconds, "params": params, "threads": os.environ.get("OMP_NUM_THREADS"),
             "version": mx.__version__}
@@ -183,7 +183,7 @@ def onnxruntime_installed():
 def export_untrained(prefix, size, onnx):
     sys.path.insert(0, ROOT)
     code = ("import sys; sys.path.insert(0, %r); import gluon_cnn, mxnet as mx; "
-            "net = gluon_cnn.get_model('googlenet_compact'); net.initialize(mx.init.Xavier()); "
+            "net = gluon_cnn.get_model('googlenet'); net.initialize(mx.init.Xavier()); "
             "gluon_cnn.deploy.export(net, %r, (1, 3, %d, %d)); "
             "gluon_cnn.deploy.quantize_export(%r, mx.nd.random.uniform(shape=(64, 3, %d, %d)))"
             % (ROOT, prefix, size, size, prefix, size, size))
@@ -220,7 +220,7 @@ def main():
         runs.append(("onnxruntime", "infer"))
     samples = {run: [] for run in runs}
     with tempfile.TemporaryDirectory() as folder:
-        prefix = os.path.join(folder, "googlenet_compact")
+        prefix = os.path.join(folder, "googlenet")
         export_untrained(prefix, args.image_size, onnx)
         for round_index in range(args.rounds):
             for run in runs:
@@ -238,7 +238,7 @@ def main():
     from gluon_cnn.bench import cpu_peak_gflops
     peak = cpu_peak_gflops()
     lines = [
-        "googlenet_compact (seed 002), batch %d, %d px, %d parameters in both; medians of %d "
+        "googlenet (seed 002), batch %d, %d px, %d parameters in both; medians of %d "
         "rounds" % (args.batch_size, args.image_size, params.pop(), args.rounds),
         "machine: %d cores, peak %.1f GFLOP/s (cores x 32 FLOP/cycle x clock)" % (
             os.cpu_count(), peak or 0),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What runtime settings (glibc malloc, OpenMP, MXNet variables) do to the training step.
 
-Runs ``scripts/bench.py --mode train`` (googlenet_compact, batch 64, 96 px, hybridized
+Runs ``scripts/bench.py --mode train`` (googlenet, batch 64, 96 px, hybridized
 unless ``--no-hybridize``, gluon_cnn's defaults) in fresh processes, one per setting per
 round, alternating, and prints each setting's median time per step and peak resident
 memory, and both as ratios to the first setting. A setting is a space-separated list of
@@ -43,7 +43,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("settings", nargs="+", help="'default' or 'NAME=VALUE [NAME=VALUE]'")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--net", default="googlenet_compact")
+    parser.add_argument("--net", default="googlenet")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--steps", type=int, default=5)

@@ -25,7 +25,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_pytorch import torch_googlenet_compact  # noqa: E402
+from compare_pytorch import torch_googlenet  # noqa: E402
 
 CATEGORIES = ["convolution forward", "convolution backward", "ReLU forward", "ReLU backward",
               "pooling forward", "pooling backward", "concat forward and backward",
@@ -60,7 +60,7 @@ def run_mxnet_steps(batch, size, steps, warmup, start, stop):
     import gluon_cnn  # noqa: F401  (thread defaults before mxnet loads)
     import mxnet as mx
     from gluon_cnn.bench import Workload
-    work = Workload("googlenet_compact", batch, size)
+    work = Workload("googlenet", batch, size)
     for _ in range(warmup):
         work.train_step()
     mx.nd.waitall()
@@ -125,7 +125,7 @@ def summarize_onednn_log(text, steps):
 def profile_torch(batch, size, steps, warmup):
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
-    model = torch_googlenet_compact().to(memory_format=torch.channels_last).train()
+    model = torch_googlenet().to(memory_format=torch.channels_last).train()
     data = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
     label = torch.arange(batch) % 10
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -205,7 +205,7 @@ def main():
     onednn = {key: {"ms": ms, "calls": rounds["onednn"][0][key]["calls"]}
               for key, ms in onednn_ms.items()}
 
-    print("googlenet_compact (seed 002), batch %d, %d px, training step: milliseconds per "
+    print("googlenet (seed 002), batch %d, %d px, training step: milliseconds per "
           "step, medians of %d rounds of %d profiled steps" % (
               args.batch_size, args.image_size, args.rounds, args.steps))
     print("%-40s %9s %9s" % ("operators", "MXNet", "PyTorch"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What gluon_cnn's thread default (OMP_NUM_THREADS = usable cores, set at import) is worth.
 
-Runs the googlenet_compact training step (batch 64, 96 px, hybridized) in fresh processes,
+Runs the googlenet training step (batch 64, 96 px, hybridized) in fresh processes,
 alternating: MXNet as a user gets it when mxnet is imported first (OpenMP reads its
 environment when libmxnet loads, so gluon_cnn's default cannot apply), and gluon_cnn's
 default. Prints the medians and their ratio.
@@ -21,7 +21,7 @@ import sys; sys.path.insert(0, %r)
 %s
 import json
 from gluon_cnn import bench
-result = bench.benchmark("googlenet_compact", 64, 96, "train", steps=%d, repeats=%d)
+result = bench.benchmark("googlenet", 64, 96, "train", steps=%d, repeats=%d)
 import os
 result["omp_seen_by_process"] = os.environ.get("OMP_NUM_THREADS")
 print(json.dumps(result))

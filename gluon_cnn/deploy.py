@@ -82,7 +82,8 @@ def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
     net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu())
     prefix = prefix or os.path.join(run_dir, config["net"])
     size = config["image_size"]
-    return export(net, prefix, (1, net.in_channels, size, size), epoch=state["epoch"],
+    return export(net, prefix, (1, net.in_channels, size, size),
+                  epoch=checkpoint.last_epoch(state),
                   class_names=config.get("class_names"))
 
 

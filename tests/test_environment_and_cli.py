@@ -22,7 +22,7 @@ def test_unsupported_python_is_refused():
 
 
 def test_summary_script_ends_with_total_params():
-    result = run_script("summary.py", "--net", "googlenet_compact", "--input-shape", "1,3,96,96")
+    result = run_script("summary.py", "--net", "googlenet", "--input-shape", "1,3,96,96")
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last == "Total params: 5,983,802"

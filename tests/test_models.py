@@ -17,15 +17,15 @@ REFERENCE_PARAMS = {
     "vgg11": 132863336, "vgg13": 133047848, "vgg16": 138357544, "vgg19": 143667240,
     "vgg11_bn": 132868840, "vgg13_bn": 133053736, "vgg16_bn": 138365992,
     "vgg19_bn": 143678248,
-    "googlenet": 6998552,
+    "googlenet_paper": 6998552,
     "resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032,
     "resnet101": 44549160, "resnet152": 60192808,
 }
-CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet_compact": (1, 10)}
+CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet": (1, 10)}
 
 
 def build(name, **kwargs):
-    if name in ("googlenet", "googlenet_bn"):
+    if name in ("googlenet_paper", "googlenet_bn"):
         kwargs.setdefault("aux_classifiers", False)
     return gluon_cnn.get_model(name, **kwargs)
 
@@ -33,7 +33,7 @@ def build(name, **kwargs):
 def test_registry_lists_every_family():
     names = gluon_cnn.list_models()
     for expected in ["lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn",
-                     "vgg16_bn", "googlenet", "googlenet_bn", "googlenet_compact", "resnet18",
+                     "vgg16_bn", "googlenet", "googlenet_paper", "googlenet_bn", "resnet18",
                      "resnet34", "resnet50", "resnet101", "resnet152"]:
         assert expected in names
 
@@ -66,8 +66,8 @@ def test_hybridized_equals_imperative_and_export_roundtrip(name, tmp_path):
     np.testing.assert_allclose(loaded(x).asnumpy(), imperative, rtol=1e-4, atol=1e-5)
 
 
-def test_googlenet_aux_heads_train_but_stay_out_of_inference_and_export(tmp_path):
-    net = gluon_cnn.get_model("googlenet", classes=10)
+def test_googlenet_paper_aux_heads_train_but_stay_out_of_inference_and_export(tmp_path):
+    net = gluon_cnn.get_model("googlenet_paper", classes=10)
     net.initialize(mx.init.Xavier())
     trainer_view = gluon_cnn.with_aux_outputs(net)
     trainer_view.hybridize()
@@ -80,23 +80,23 @@ def test_googlenet_aux_heads_train_but_stay_out_of_inference_and_export(tmp_path
     saved = mx.nd.load(params_file)
     assert saved and not any("aux" in key for key in saved)
     assert "aux" not in open(symbol_file).read()
-    full = gluon_cnn.get_model("googlenet")  # 1000 classes, with its auxiliary heads
+    full = gluon_cnn.get_model("googlenet_paper")  # 1000 classes, with its auxiliary heads
     counted = debug.summary(full, (1, 3, 224, 224), printer=None)["trainable_params"]
-    assert counted == REFERENCE_PARAMS["googlenet"]  # the heads are not part of net(x)
+    assert counted == REFERENCE_PARAMS["googlenet_paper"]  # the heads are not part of net(x)
 
 
 def test_aux_head_follows_input_size():
     # gluoncv hard-codes a 2048-wide auxiliary input, which only fits 224 px.
     for size in (96, 224):
-        net = gluon_cnn.get_model("googlenet", classes=10)
+        net = gluon_cnn.get_model("googlenet_paper", classes=10)
         net.initialize()
         outputs = gluon_cnn.with_aux_outputs(net)(mx.nd.zeros((1, 3, size, size)))
         assert [o.shape for o in outputs] == [(1, 10)] * 3
 
 
-def test_hybridized_googlenet_infers_on_images_too_small_for_its_aux_heads():
+def test_hybridized_googlenet_paper_infers_on_images_too_small_for_its_aux_heads():
     # Deferred initialization used to infer the heads' shapes too, and fail, below 79 px.
-    net = gluon_cnn.get_model("googlenet", classes=10)
+    net = gluon_cnn.get_model("googlenet_paper", classes=10)
     net.initialize()
     net.hybridize()
     smallest = net.smallest_input_size()
@@ -105,7 +105,7 @@ def test_hybridized_googlenet_infers_on_images_too_small_for_its_aux_heads():
 
 
 def test_seed_002_shapes_through_debug_mode(capsys):
-    net = gluon_cnn.get_model("googlenet_compact", classes=10, debug=True)
+    net = gluon_cnn.get_model("googlenet", classes=10, debug=True)
     net.initialize(mx.init.Xavier())
     x = mx.nd.random.normal(shape=(32, 3, 96, 96))
     expected = ["(32, 64, 23, 23)", "(32, 192, 11, 11)", "(32, 480, 5, 5)",
@@ -140,7 +140,7 @@ def test_receptive_field_of_vgg16_matches_seed_001():
 
 
 def test_receptive_field_takes_the_widest_branch():
-    rows = debug.receptive_field(gluon_cnn.get_model("googlenet_compact"), (1, 3, 96, 96))
+    rows = debug.receptive_field(gluon_cnn.get_model("googlenet"), (1, 3, 96, 96))
     fields = [row.receptive_field for row in rows]
     assert fields == sorted(fields) or max(fields) == rows[-1].receptive_field
     assert rows[0].receptive_field == 7

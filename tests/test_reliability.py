@@ -30,7 +30,9 @@ def config(out, **overrides):
 
 
 def final_params(out, epochs=3):
-    return mx.nd.load(os.path.join(str(out), "checkpoints", "epoch-%04d" % epochs, "net.params"))
+    """Parameters after ``epochs`` complete epochs (the checkpoint of epoch ``epochs - 1``)."""
+    return mx.nd.load(os.path.join(str(out), "checkpoints", "epoch-%04d" % (epochs - 1),
+                                   "net.params"))
 
 
 def assert_same_params(a, b):
@@ -81,7 +83,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_parameters(tmp_path, unint
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     names = [os.path.basename(p) for p in checkpoint.list_checkpoints(str(out / "checkpoints"))]
-    assert names == ["epoch-0001"]
+    assert names == ["epoch-0000"]
     resumed = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py")] +
                              RUN_ARGS + ["--out", str(out), "--resume"],
                              capture_output=True, text=True, timeout=300)
@@ -116,24 +118,24 @@ def test_kill_during_checkpoint_write_leaves_the_last_good_one(tmp_path):
     out = tmp_path / "run"
     train(config(out, num_epochs=2))
     folder = out / "checkpoints"
-    # What a kill in the middle of writing epoch 3 leaves: a temporary folder, half written.
-    partial = folder / ".epoch-0003.tmp999"
+    # What a kill in the middle of writing epoch 2's leaves: a temporary folder, half written.
+    partial = folder / ".epoch-0002.tmp999"
     partial.mkdir()
     (partial / "net.params").write_bytes(b"\x00" * 10)
     path, state = checkpoint.latest_valid(str(folder))
-    assert os.path.basename(path) == "epoch-0002" and state["epoch"] == 2
+    assert os.path.basename(path) == "epoch-0001" and state["epoch"] == 2
     train(config(out, num_epochs=3, resume=True))
-    assert os.path.isdir(folder / "epoch-0003")
+    assert os.path.isdir(folder / "epoch-0002")
 
 
 def test_truncated_latest_checkpoint_is_skipped_with_a_warning(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     out = tmp_path / "run"
     train(config(out, num_epochs=2))
-    params = out / "checkpoints" / "epoch-0002" / "net.params"
+    params = out / "checkpoints" / "epoch-0001" / "net.params"
     params.write_bytes(params.read_bytes()[:64])
     train(config(out, num_epochs=3, resume=True))
-    assert "epoch-0002 is damaged or incomplete" in caplog.text
+    assert "epoch-0001 is damaged or incomplete" in caplog.text
     assert "epoch 1, batch 0" in caplog.text
 
 
@@ -145,10 +147,10 @@ def test_full_disk_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(optimizer_state, "save", disk_full)
     with pytest.raises(UserError, match="the disk is full; the last complete checkpoint is "
-                                        ".*epoch-0001"):
+                                        ".*epoch-0000"):
         train(config(out, num_epochs=2, resume=True))
     folder = out / "checkpoints"
-    assert sorted(os.listdir(folder)) == ["epoch-0001"]  # no temporary or partial folder
+    assert sorted(os.listdir(folder)) == ["epoch-0000"]  # no temporary or partial folder
     monkeypatch.undo()
     train(config(out, num_epochs=2, resume=True))  # and --resume carries on from it
 

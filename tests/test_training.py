@@ -33,8 +33,8 @@ def test_run_learns_writes_metrics_checkpoints_export_and_curves(tmp_path):
     result = train(quick_config(tmp_path, num_epochs=4))
     run = tmp_path / "run"
     epochs = read_rows(run / "metrics.csv")
-    assert list(epochs[0]) == ["epoch", "smoothed_loss", "train_acc", "test_acc", "lr",
-                               "seconds", "samples_per_sec"]
+    assert list(epochs[0]) == ["epoch", "smoothed_loss", "train_acc", "running_train_acc",
+                               "test_acc", "lr", "seconds", "samples_per_sec"]
     assert [row["epoch"] for row in epochs] == ["0", "1", "2", "3"]
     losses = [float(row["smoothed_loss"]) for row in epochs]
     assert losses[-1] < losses[0] * 0.8
@@ -42,8 +42,8 @@ def test_run_learns_writes_metrics_checkpoints_export_and_curves(tmp_path):
     assert len(read_rows(run / "iterations.csv")) == 4 * 8 // 2
     assert (run / "curves.png").stat().st_size > 10000
     assert [os.path.basename(p) for p in checkpoint.list_checkpoints(str(run / "checkpoints"))] \
-        == ["epoch-0002", "epoch-0003", "epoch-0004"]
-    assert os.path.isfile(run / "lenet5-symbol.json") and os.path.isfile(run / "lenet5-0004.params")
+        == ["epoch-0001", "epoch-0002", "epoch-0003"]  # numbered from 0, as the epoch line
+    assert os.path.isfile(run / "lenet5-symbol.json") and os.path.isfile(run / "lenet5-0003.params")
     exported = deploy.load_exported(str(run / "lenet5"))
     splits = load_dataset("synthetic", synthetic_samples=(128, 32))
     data, _ = next(iter(BatchIterator(*splits.test, 32, 32)))
@@ -61,16 +61,16 @@ def test_cifar_layouts_train(tmp_path, layout):
     assert len(read_rows(tmp_path / "run" / "metrics.csv")) == 1
 
 
-def test_own_image_folders_with_googlenet_and_aux_heads(tmp_path):
+def test_own_image_folders_with_googlenet_paper_and_aux_heads(tmp_path):
     data = write_image_folder(str(tmp_path / "pets"), per_class=(8, 2), size=40)
-    train(quick_config(tmp_path, net="googlenet", dataset="imagefolder", data_dir=data,
+    train(quick_config(tmp_path, net="googlenet_paper", dataset="imagefolder", data_dir=data,
                        image_size=79, batch_size=8, num_epochs=1))
     run = tmp_path / "run"
-    saved = mx.nd.load(str(run / "checkpoints" / "epoch-0001" / "net.params"))
+    saved = mx.nd.load(str(run / "checkpoints" / "epoch-0000" / "net.params"))
     assert any("aux" in key for key in saved)  # the heads were trained and checkpointed
-    exported = mx.nd.load(str(run / "googlenet-0001.params"))
+    exported = mx.nd.load(str(run / "googlenet_paper-0000.params"))
     assert not any("aux" in key for key in exported)
-    recipe = deploy.read_preprocessing(str(run / "googlenet"))
+    recipe = deploy.read_preprocessing(str(run / "googlenet_paper"))
     assert recipe["classes"] == ["cat", "dog", "ship"] and recipe["image_size"] == 79
 
 
@@ -86,10 +86,10 @@ def test_resume_after_a_crash_continues_at_the_next_epoch(tmp_path, monkeypatch)
 def test_damaged_latest_checkpoint_falls_back_to_the_previous(tmp_path):
     train(quick_config(tmp_path, num_epochs=2))
     folder = tmp_path / "run" / "checkpoints"
-    params = folder / "epoch-0002" / "net.params"
+    params = folder / "epoch-0001" / "net.params"
     params.write_bytes(params.read_bytes()[:100])
     path, state = checkpoint.latest_valid(str(folder))
-    assert os.path.basename(path) == "epoch-0001" and state["epoch"] == 1
+    assert os.path.basename(path) == "epoch-0000" and state["epoch"] == 1
 
 
 def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
@@ -148,7 +148,7 @@ def test_plot_export_and_predict_scripts(tmp_path):
     assert os.path.getsize(tmp_path / "both.png") > 10000
     exported = run_script("export.py", run, "--prefix", str(tmp_path / "again"))
     assert exported.returncode == 0, exported.stderr
-    assert os.path.isfile(tmp_path / "again-0003.params")
+    assert os.path.isfile(tmp_path / "again-0002.params")
     image = os.path.join(data, "test", "dog", "0000.png")
     predicted = run_script("predict.py", "--model", str(tmp_path / "again"), image)
     assert predicted.returncode == 0, predicted.stderr
@@ -186,7 +186,7 @@ def test_two_cpu_contexts_match_one_with_the_same_total_batch(tmp_path):
     for name, ctx in (("one", "cpu:0"), ("two", "cpu:0,cpu:1")):
         train(quick_config(tmp_path, out=str(tmp_path / name), ctx=ctx, num_epochs=1,
                            optimizer="sgd", lr=0.05, momentum=0.9))
-        params[name] = mx.nd.load(str(tmp_path / name / "checkpoints" / "epoch-0001" /
+        params[name] = mx.nd.load(str(tmp_path / name / "checkpoints" / "epoch-0000" /
                                       "net.params"))
     for key, value in params["one"].items():
         np.testing.assert_allclose(params["two"][key].asnumpy(), value.asnumpy(),

@@ -13,7 +13,7 @@ from ..training.devices import contexts_from_flag
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--net", default="googlenet_compact",
+    parser.add_argument("--net", default="googlenet",
                         help="model: " + ", ".join(list_models()))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=96)

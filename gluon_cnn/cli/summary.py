@@ -20,7 +20,7 @@ def parse_shape(text):
 def build_parser():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--net", default="googlenet_compact",
+    parser.add_argument("--net", default="googlenet",
                         help="model name, one of: " + ", ".join(list_models()))
     parser.add_argument("--input-shape", default=None,
                         help="N,C,H,W (default: 1, the network's channels and its paper's size)")

@@ -46,13 +46,14 @@ def build_parser():
     add("--amp", action="store_true",
         help="automatic mixed precision: float16 on GPUs, bfloat16 on the CPU (oneDNN)")
     add("--seed", type=int, default=defaults.seed, help="random seed")
-    add("--out", default=None, help="run folder (default: results/<net>-<dataset>-<size>px)")
+    add("--out", default=None, help="run folder (default: runs/<net>-<dataset>-<size>px)")
     add("--resume", action="store_true", help="continue from the last checkpoint in --out")
     add("--max-train-samples", type=int, default=0, help="use the first N training samples")
     add("--max-test-samples", type=int, default=0, help="evaluate on the first N test samples")
     add("--augment", action="store_true", help="random crop and horizontal flip")
-    add("--eval-train", action="store_true",
-        help="after each epoch measure train accuracy with a full pass, as seed 002 did")
+    add("--no-eval-train", dest="eval_train", action="store_false",
+        help="report the running accuracy of the epoch's batches as Train acc instead of "
+             "seed 002's full pass over the training set after each epoch (faster)")
     add("--log-interval", type=int, default=defaults.log_interval,
         help="iterations between rows of iterations.csv")
     add("--synthetic-samples", type=int, default=defaults.synthetic_samples,

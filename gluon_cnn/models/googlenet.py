@@ -2,16 +2,18 @@
 
 Three networks share the table:
 
-- ``googlenet``: the paper's network. LRN after the first two convolutions, 3x3/2 max
+- ``googlenet``: the 96-px network trained in seed 002, with its six blocks:
+  un-padded pools, a 1x1 convolution without ReLU before the 3x3, a 2x2 average pool in
+  place of the 7x7 one, no auxiliary heads. For a (32,3,96,96) input its blocks output
+  (32,64,23,23), (32,192,11,11), (32,480,5,5), (32,832,2,2), (32,1024,1,1), (32,10).
+  It is what ``scripts/train.py`` trains by default.
+- ``googlenet_paper``: the paper's network (seeds 000 and 004). LRN after the first two convolutions, 3x3/2 max
   pools (ceil mode, as in the reference Caffe model), global average pooling, dropout 0.4,
   and the two auxiliary classifiers after 4a and 4d. The auxiliary heads are trained
   (``with_aux_outputs(net)``) but are not part of ``net(x)``, nor of an export.
   6,998,552 parameters at 1000 classes without the auxiliary heads.
-- ``googlenet_bn``: every convolution followed by batch normalization (seed 003), no LRN.
-- ``googlenet_compact``: the 96-px network trained in seed 002, with its six blocks:
-  un-padded pools, a 1x1 convolution without ReLU before the 3x3, a 2x2 average pool in
-  place of the 7x7 one, no auxiliary heads. For a (32,3,96,96) input its blocks output
-  (32,64,23,23), (32,192,11,11), (32,480,5,5), (32,832,2,2), (32,1024,1,1), (32,10).
+- ``googlenet_bn``: the paper's network with batch normalization after every convolution
+  (seed 003) in place of LRN, with the auxiliary heads.
 """
 import warnings
 
@@ -33,20 +35,20 @@ AUX_AFTER = ("4a", "4d")
 
 
 class GoogLeNet(Classifier):
-    """GoogLeNet; ``variant`` is "paper", "bn" or "compact" (see the module docstring)."""
+    """GoogLeNet; ``variant`` is "seed002", "paper" or "bn" (see the module docstring)."""
 
     def __init__(self, classes=1000, variant="paper", aux_classifiers=None, in_channels=3,
                  dropout=0.4, **kwargs):
         super().__init__(in_channels=in_channels,
-                         canonical_size=96 if variant == "compact" else 224, **kwargs)
+                         canonical_size=96 if variant == "seed002" else 224, **kwargs)
         if aux_classifiers is None:
-            aux_classifiers = variant != "compact"
+            aux_classifiers = variant != "seed002"
         batch_norm = variant == "bn"
-        compact = variant == "compact"
+        seed002 = variant == "seed002"
 
         def pool():
             # The paper's pools keep 112->56->28->14->7 at 224 px; seed 002's do not round up.
-            return nn.MaxPool2D(pool_size=3, strides=2, ceil_mode=not compact)
+            return nn.MaxPool2D(pool_size=3, strides=2, ceil_mode=not seed002)
 
         self._aux_taps = {}  # id(Inception module) -> table name ("4a"), where heads attach
         with self.name_scope():
@@ -55,7 +57,7 @@ class GoogLeNet(Classifier):
             conv1.add(conv_block(64, 7, 2, 3, batch_norm=batch_norm, in_channels=in_channels),
                       pool())
             conv2 = nn.HybridSequential(prefix="stem2_")
-            conv2.add(conv_block(64, 1, batch_norm=batch_norm, relu=not compact),
+            conv2.add(conv_block(64, 1, batch_norm=batch_norm, relu=not seed002),
                       conv_block(192, 3, padding=1, batch_norm=batch_norm))
             if variant == "paper":
                 conv1.add(LocalResponseNorm())
@@ -73,7 +75,7 @@ class GoogLeNet(Classifier):
                     if aux_classifiers and row[0] in AUX_AFTER:
                         self._aux_taps[id(module)] = row[0]
                 if stage_name == "inception5":
-                    stage.add(nn.AvgPool2D(pool_size=2, strides=1) if compact
+                    stage.add(nn.AvgPool2D(pool_size=2, strides=1) if seed002
                               else nn.GlobalAvgPool2D())
                 self.features.add(stage)
             self.output = nn.HybridSequential(prefix="classifier_")
@@ -144,18 +146,18 @@ def with_aux_outputs(net):
 
 
 @register_model
-def googlenet(classes=1000, aux_classifiers=True, **kwargs):
+def googlenet(classes=10, **kwargs):
+    """The 96-px GoogLeNet of seed 002 (six blocks, no auxiliary heads): the main job's network."""
+    return GoogLeNet(classes=classes, variant="seed002", aux_classifiers=False, **kwargs)
+
+
+@register_model
+def googlenet_paper(classes=1000, aux_classifiers=True, **kwargs):
     """GoogLeNet as in the paper (Table 1), with LRN and two auxiliary classifiers."""
     return GoogLeNet(classes=classes, variant="paper", aux_classifiers=aux_classifiers, **kwargs)
 
 
 @register_model
 def googlenet_bn(classes=1000, aux_classifiers=True, **kwargs):
-    """GoogLeNet with batch normalization after every convolution (seed 003)."""
+    """The paper's GoogLeNet with batch normalization in place of LRN (seed 003)."""
     return GoogLeNet(classes=classes, variant="bn", aux_classifiers=aux_classifiers, **kwargs)
-
-
-@register_model
-def googlenet_compact(classes=10, **kwargs):
-    """The 96-px GoogLeNet of seed 002 (six blocks, no auxiliary heads)."""
-    return GoogLeNet(classes=classes, variant="compact", aux_classifiers=False, **kwargs)

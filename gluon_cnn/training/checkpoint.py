@@ -2,9 +2,10 @@
 
 Each checkpoint is a folder written under a temporary name, flushed, then renamed, with
 SHA-256 sums of its files in ``state.json``, so a half-written or damaged one is
-recognised and the previous good one used instead. ``epoch-0003`` holds the state after
-three complete epochs; ``epoch-0003-batch-0120`` the state of a run interrupted in its
-fourth epoch after 120 batches. Parameters and optimizer states are MXNet ``.params``
+recognised and the previous good one used instead. Epochs are numbered from 0, as in the
+epoch line of seed 002: ``epoch-0003`` holds the state at the end of epoch 3 (four complete
+epochs); ``epoch-0003-batch-0120`` the state of a run interrupted in epoch 3 after 120
+batches. Parameters and optimizer states are MXNet ``.params``
 files (arrays only) and counters are JSON: nothing is ever unpickled.
 """
 import errno
@@ -27,7 +28,15 @@ NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{4,}))?$")
 
 
 def checkpoint_name(epoch, batch=0):
-    return "epoch-%04d" % epoch + ("-batch-%04d" % batch if batch else "")
+    """The folder name of the run's position ``epoch``, ``batch`` (the next batch to train):
+    at ``batch`` 0 the previous epoch is complete, and the folder is named after it."""
+    return "epoch-%04d-batch-%04d" % (epoch, batch) if batch else "epoch-%04d" % (epoch - 1)
+
+
+def last_epoch(state):
+    """The number of the last epoch whose training a checkpoint's state includes (the one
+    it ends, or the one it interrupts)."""
+    return state["epoch"] if state["batch"] else state["epoch"] - 1
 
 
 def _sha256(path):
@@ -44,8 +53,8 @@ def _fsync(path):
 
 
 def save(folder, epoch, net, trainer, state, batch=0, keep=3):
-    """Write the checkpoint for ``epoch`` complete epochs (+ ``batch`` batches of the next)
-    into ``folder`` and keep the newest ``keep``. A failed write leaves no trace."""
+    """Write the checkpoint for ``epoch`` complete epochs (+ ``batch`` batches of the next),
+    named as ``checkpoint_name`` says, into ``folder`` and keep the newest ``keep``. A failed write leaves no trace."""
     final = os.path.join(folder, checkpoint_name(epoch, batch))
     temporary = os.path.join(folder, ".%s.tmp%d" % (os.path.basename(final), os.getpid()))
     try:
@@ -85,8 +94,9 @@ def list_checkpoints(folder):
     for name in os.listdir(folder):
         match = NAME.match(name)
         if match:
-            found.append(((int(match.group(1)), int(match.group(2) or 0)),
-                          os.path.join(folder, name)))
+            # the end of an epoch comes after every interruption inside it
+            batch = int(match.group(2)) if match.group(2) else float("inf")
+            found.append(((int(match.group(1)), batch), os.path.join(folder, name)))
     return [path for _, path in sorted(found)]
 
 

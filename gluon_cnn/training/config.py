@@ -39,15 +39,16 @@ class TrainConfig:
     max_train_samples: int = 0
     max_test_samples: int = 0
     augment: bool = False
-    eval_train: bool = False
+    eval_train: bool = True  # seed 002's Train acc: a full pass over the training set
     log_interval: int = 50
     synthetic_samples: int = 1024
     progress: bool = None  # None: a progress bar when attached to a terminal
 
     def __post_init__(self):
         if self.out is None:
-            self.out = os.path.join("results", "%s-%s-%dpx" % (self.net, self.dataset,
-                                                                self.image_size))
+            # runs/, not results/: the project's reference runs are never a default target
+            self.out = os.path.join("runs", "%s-%s-%dpx" % (self.net, self.dataset,
+                                                             self.image_size))
 
     def validate(self):
         """Raise UserError for values no run can use (the network and data check the rest)."""

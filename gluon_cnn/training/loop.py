@@ -26,7 +26,7 @@ from .._env import prefer_heap_reuse
 from ..data import BatchIterator, load_dataset
 from ..errors import UserError
 from ..models import get_model, with_aux_outputs
-from . import checkpoint
+from . import checkpoint, run_log
 from .devices import amp_dtype, contexts_from_flag
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, CsvLog, SmoothedLoss
 from .schedules import make_lr_schedule
@@ -113,11 +113,11 @@ def seed_everything(seed):
 
 
 def prepare_output(config):
-    """Create --out, refusing to write over an existing run unless resuming it."""
-    checkpoints = os.path.join(config.out, "checkpoints")
-    if not config.resume and checkpoint.list_checkpoints(checkpoints):
-        raise UserError("%s already holds a training run; pass --resume to continue it or "
-                        "choose another --out." % config.out)
+    """Create --out, refusing to write into a folder that holds a run unless resuming it."""
+    existing = run_log.run_files_in(config.out) if os.path.isdir(config.out) else []
+    if existing and not config.resume:
+        raise UserError("%s already holds a training run (%s); pass --resume to continue it "
+                        "or choose another --out." % (config.out, ", ".join(existing)))
     try:
         os.makedirs(config.out, exist_ok=True)
         probe = os.path.join(config.out, ".write-test")
@@ -127,7 +127,15 @@ def prepare_output(config):
     except OSError as err:
         raise UserError("cannot write to the output directory %s (%s); choose another --out."
                         % (config.out, err.strerror or err)) from None
-    return checkpoints
+    return os.path.join(config.out, "checkpoints")
+
+
+def describe_saved(checkpoints):
+    """A truthful sentence on what a stopped run leaves to resume from."""
+    path, _ = checkpoint.latest_valid(checkpoints)
+    if path is None:
+        return "No checkpoint was written yet; --resume would have nothing to continue from."
+    return "The last complete checkpoint, %s, is intact; --resume continues from it." % path
 
 
 def select(split, limit):
@@ -205,8 +213,16 @@ def train(config):
     contexts = contexts_from_flag(config.gpus, config.ctx)
     kvstore, rank, workers = create_kvstore(config.kvstore)
     chief = rank == 0  # only rank 0 writes logs, checkpoints and the export
-    checkpoints = (prepare_output(config) if chief
-                   else os.path.join(config.out, "checkpoints"))
+    if not chief:
+        return _train(config, contexts, kvstore, rank, workers)
+    prepare_output(config)
+    with run_log.console_log(config.out):
+        return _train(config, contexts, kvstore, rank, workers)
+
+
+def _train(config, contexts, kvstore, rank, workers):
+    chief = rank == 0
+    checkpoints = os.path.join(config.out, "checkpoints")
     seed_everything(config.seed)
     if config.amp:  # before the network is built: AMP rewrites MXNet's operator functions
         precision = amp_dtype(contexts)
@@ -237,6 +253,12 @@ def train(config):
     compile_for_training(net, train_net, config.hybridize)
 
     iterations_per_epoch = len(train_batches)
+    unused = len(train_split[1]) - iterations_per_epoch * config.batch_size
+    if unused:
+        log.info("%d training images, batch %d: each epoch trains %d full batches, and the "
+                 "%d images left over (a different few each epoch, the order being shuffled) "
+                 "make no partial step.", len(train_split[1]), config.batch_size,
+                 iterations_per_epoch, unused)
     optimizer_params = {"learning_rate": config.lr, "wd": config.wd,
                         "lr_scheduler": make_lr_schedule(config, iterations_per_epoch)}
     if config.optimizer in ("sgd", "nag"):
@@ -307,9 +329,9 @@ def train(config):
                 if not math.isfinite(batch_loss):
                     raise UserError(
                         "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
-                        "lower it (for example --lr %g). The checkpoints in %s are intact."
+                        "lower it (for example --lr %g). %s"
                         % (batch_loss, smoothed.iterations + 1, epoch, trainer.learning_rate,
-                           trainer.learning_rate / 10, checkpoints))
+                           trainer.learning_rate / 10, describe_saved(checkpoints)))
                 smoothed.update(batch_loss)
                 accuracy.update(labels, outputs)
                 if smoothed.iterations % config.log_interval == 0:
@@ -328,13 +350,16 @@ def train(config):
             train_seconds = time.time() - start
             if not chief:
                 continue
+            running_acc = accuracy.get()[1]
+            # seed 002's "Train acc": a full pass over the training set in inference mode
             train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
                                                      config.image_size), contexts)
-                         if config.eval_train else accuracy.get()[1])
+                         if config.eval_train else running_acc)
             test_acc = evaluate(net, test_batches, contexts)
             seconds = time.time() - start
             last = dict(epoch=epoch, smoothed_loss=smoothed.get(), train_acc=train_acc,
-                        test_acc=test_acc, lr=trainer.learning_rate, seconds=seconds,
+                        running_train_acc=running_acc, test_acc=test_acc,
+                        lr=trainer.learning_rate, seconds=seconds,
                         samples_per_sec=iterations_per_epoch * config.batch_size / train_seconds)
             epoch_log.append(**last)  # a resume drops rows its checkpoint does not cover
             save_checkpoint(epoch + 1, 0, accuracy, 0.0)
@@ -351,7 +376,7 @@ def train(config):
     if not chief:
         return dict(last, out=config.out, net=net, rank=rank)
     prefix = os.path.join(config.out, config.net)
-    symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs,
+    symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs - 1,
                                              ctx=contexts[0], class_names=splits.classes)
     from ..plot import plot_runs
     curves = plot_runs([config.out], os.path.join(config.out, "curves.png"))

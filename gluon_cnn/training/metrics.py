@@ -24,8 +24,10 @@ class SmoothedLoss:
         return {"constant": self.constant, "value": self.value, "iterations": self.iterations}
 
 
-EPOCH_COLUMNS = ["epoch", "smoothed_loss", "train_acc", "test_acc", "lr", "seconds",
-                 "samples_per_sec"]
+# train_acc is seed 002's measure (a full pass after the epoch, unless --no-eval-train);
+# running_train_acc the accuracy of the epoch's own training batches, as they were trained.
+EPOCH_COLUMNS = ["epoch", "smoothed_loss", "train_acc", "running_train_acc", "test_acc", "lr",
+                 "seconds", "samples_per_sec"]
 ITERATION_COLUMNS = ["iteration", "epoch", "smoothed_loss", "lr"]
 
 
