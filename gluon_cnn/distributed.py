@@ -11,6 +11,7 @@ stopped and the failure is reported; nothing is left running and nothing hangs p
 import logging
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -18,6 +19,14 @@ import time
 from .errors import UserError
 
 log = logging.getLogger(__name__)
+
+# How long interrupted workers get to finish their step before they are killed.
+WORKER_GRACE_SECONDS = 30
+
+
+class JobInterrupted(UserError):
+    """The launcher was interrupted (Ctrl-C) and stopped the job."""
+    exit_code = 130
 
 
 def free_port(host):
@@ -93,20 +102,30 @@ class Cluster:
     def _node(self, index):
         return self.hosts[index % len(self.hosts)] if self.hosts else self.host
 
-    def stop(self):
-        for _, _, process in self.processes:
+    def stop(self, roles=None, grace=10):
+        """SIGTERM to the processes of ``roles`` (default: all), SIGKILL to those still
+        running after ``grace`` seconds."""
+        chosen = [process for role, _, process in self.processes if roles is None or role in roles]
+        for process in chosen:
             if process.poll() is None:
                 try:
-                    os.killpg(process.pid, 15)
+                    os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        deadline = time.time() + 10
-        for _, _, process in self.processes:
+        deadline = time.time() + grace
+        for process in chosen:
             try:
                 process.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+    def interrupt(self):
+        """Ctrl-C: the workers first, so that each can finish its step and say what was
+        saved while the servers still answer; then the servers and the scheduler."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        self.stop(roles=("worker",), grace=WORKER_GRACE_SECONDS)
+        self.stop()
 
     def wait(self, timeout=None):
         """0 when every worker succeeded; otherwise stop all and raise UserError."""
@@ -131,6 +150,11 @@ class Cluster:
         except subprocess.TimeoutExpired:
             raise UserError("a server or the scheduler did not exit after the workers "
                             "finished; stopped them.") from None
+        except KeyboardInterrupt:
+            self.interrupt()
+            raise JobInterrupted("interrupted: stopped the job's %d processes; each worker's "
+                                 "last line above says what --resume continues from."
+                                 % len(self.processes)) from None
         finally:
             self.stop()
 

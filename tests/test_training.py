@@ -111,7 +111,11 @@ def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--net", "lenet"], "unknown model 'lenet'; did you mean lenet5"),
-    (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["--dataset", "mnist"], "--dataset must be one of cifar10, imagefolder, synthetic"),
+    # the name is checked before any data is read or downloaded
+    (["--net", "nonet", "--dataset", "cifar10", "--data-dir", "/nonexistent"],
+     "unknown model 'nonet'"),
+    (["--kvstore", "foo"], "--kvstore must be one of device, local"),
     (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"],
      "no CIFAR-10 found in /nonexistent/cifar"),
     (["--lr", "-0.1"], "--lr must be positive"),

@@ -1,20 +1,18 @@
 """Benchmark a zoo network's training step and inference on this machine (medians)."""
-import argparse
 import json
 import logging
 import sys
 
 from ..bench import benchmark, format_result
 from ..errors import UserError
-from ..models import list_models
 from ..training.devices import contexts_from_flag
+from . import net_help, new_parser
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--net", default="googlenet",
-                        help="model: " + ", ".join(list_models()))
+                        help=net_help())
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--mode", choices=("train", "infer", "both"), default="both")
@@ -37,6 +35,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     for handler in logging.getLogger().handlers:  # stdout carries the figures only
         handler.setStream(sys.stderr)
+    for flag in ("batch_size", "image_size", "steps", "repeats", "classes"):
+        if getattr(args, flag) <= 0:
+            raise UserError("--%s must be positive; got %d." % (flag.replace("_", "-"),
+                                                                getattr(args, flag)))
     contexts = contexts_from_flag(args.gpus, args.ctx)
     if len(contexts) != 1:
         raise UserError("bench.py measures one device; give one GPU id or one --ctx device.")

@@ -1,17 +1,16 @@
 """Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
 optionally an INT8 copy calibrated on the run's training images and an ONNX copy."""
-import argparse
 import json
 import os
 
 from .. import deploy
 from ..data import BatchIterator, load_dataset, to_network_input
 from ..errors import UserError
+from . import check_output_file, new_parser
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("run", metavar="RUN_DIR", help="a training run folder (--out of train.py)")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to export (default: the newest intact one)")
@@ -26,6 +25,8 @@ def build_parser():
                         help="print the test accuracy of every export written")
     parser.add_argument("--max-test-samples", type=int, default=0,
                         help="evaluate on the first N test images (0: all)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an export that already exists at --prefix")
     return parser
 
 
@@ -33,8 +34,12 @@ def run_config(run):
     path = os.path.join(run, "config.json")
     if not os.path.isfile(path):
         raise UserError("%s has no config.json; is it a training run folder?" % run)
-    with open(path) as handle:
-        return json.load(handle)
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except ValueError:
+        raise UserError("%s is not valid JSON; is %s a training run folder?" % (path, run)) \
+            from None
 
 
 def accuracy(predict, iterator):
@@ -48,7 +53,16 @@ def accuracy(predict, iterator):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    symbol_file, params_file = deploy.export_checkpoint(args.run, args.prefix, args.checkpoint)
+    if args.calib_samples <= 0:
+        raise UserError("--calib-samples must be positive; got %d." % args.calib_samples)
+    if args.max_test_samples < 0:
+        raise UserError("--max-test-samples cannot be negative; got %d."
+                        % args.max_test_samples)
+    # The run's own export (the default prefix) is rewritten from its own checkpoint; any
+    # other existing export is replaced only when asked.
+    prefix = args.prefix or os.path.join(args.run, run_config(args.run)["net"])
+    check_output_file(prefix + "-symbol.json", "--prefix", args.overwrite or not args.prefix)
+    symbol_file, params_file = deploy.export_checkpoint(args.run, prefix, args.checkpoint)
     print(symbol_file)
     print(params_file)
     prefix = symbol_file[:-len("-symbol.json")]

@@ -3,11 +3,11 @@ python scripts/launch.py -n 2 -s 1 -- python scripts/train.py --kvstore dist_syn
 import argparse
 
 from ..distributed import launch
+from . import new_parser
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("-n", "--num-workers", type=int, default=2, help="worker processes")
     parser.add_argument("-s", "--num-servers", type=int, default=1, help="server processes")
     parser.add_argument("--hosts", default=None,

@@ -2,7 +2,6 @@
 
 --model takes an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) or an ONNX
 file (PREFIX.onnx, run with onnxruntime); both read PREFIX-preprocess.json."""
-import argparse
 import os
 
 import cv2
@@ -12,6 +11,7 @@ from .. import deploy
 from ..data import to_network_input
 from ..data.imagefolder import decode_image
 from ..errors import UserError
+from . import new_parser
 
 
 def read_image(path, channels, convert):
@@ -48,8 +48,7 @@ def preprocess(image, size):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--model", required=True,
                         help="an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) "
                         "or an ONNX file PREFIX.onnx")
@@ -66,6 +65,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    for flag, value in (("--image-size", args.image_size), ("--top", args.top)):
+        if value is not None and value <= 0:
+            raise UserError("%s must be positive; got %d." % (flag, value))
+    if args.epoch is not None and args.epoch < 0:
+        raise UserError("--epoch cannot be negative; got %d." % args.epoch)
     predict, prefix = deploy.load_predictor(args.model, args.epoch)
     recipe = deploy.read_preprocessing(prefix) or {}
     size = args.image_size or recipe.get("image_size")

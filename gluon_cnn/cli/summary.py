@@ -1,9 +1,9 @@
 """Print a network's summary table, its per-stage shapes or its receptive fields."""
-import argparse
 
 from .. import debug
 from ..errors import UserError
-from ..models import get_model, list_models
+from ..models import describe_model, get_model, list_models
+from . import net_help, new_parser
 
 
 def parse_shape(text):
@@ -18,10 +18,9 @@ def parse_shape(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--net", default="googlenet",
-                        help="model name, one of: " + ", ".join(list_models()))
+                        help=net_help())
     parser.add_argument("--input-shape", default=None,
                         help="N,C,H,W (default: 1, the network's channels and its paper's size)")
     parser.add_argument("--classes", type=int, default=None, help="number of classes")
@@ -31,6 +30,8 @@ def build_parser():
                         help="print only the top-level blocks' output shapes (debug mode)")
     parser.add_argument("--receptive-field", action="store_true",
                         help="print the receptive field of every convolution and pooling layer")
+    parser.add_argument("--list", action="store_true",
+                        help="print every model name with what it stands for")
     parser.add_argument("--zoo", action="store_true",
                         help="print a Markdown table of every model: input size, parameters, "
                              "MACs, smallest input (the README's table)")
@@ -57,6 +58,13 @@ def main(argv=None):
     if args.zoo:
         print(zoo_table())
         return
+    if args.list:
+        for name in list_models():
+            print("%-16s %s" % (name, describe_model(name)))
+        return
+    for flag, value in (("--classes", args.classes), ("--depth", args.depth)):
+        if value is not None and value <= 0:
+            raise UserError("%s must be positive; got %d." % (flag, value))
     kwargs = {"classes": args.classes} if args.classes else {}
     net = get_model(args.net, **kwargs)
     shape = (parse_shape(args.input_shape) if args.input_shape else

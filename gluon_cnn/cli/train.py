@@ -1,20 +1,18 @@
 """Train a zoo network. The defaults reproduce seed 002: GoogLeNet on CIFAR-10 resized to
 96 px, batch 64, plain SGD at 0.1, Xavier initialization, 20 epochs, hybridized."""
-import argparse
 
 from ..data import DATASETS
 from ..data.cifar import DEFAULT_DIR
-from ..models import list_models
 from ..training import TrainConfig, train
 from ..training.config import INITIALIZERS, LR_MODES, OPTIMIZERS
+from . import net_help, new_parser
 
 
 def build_parser():
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = new_parser(__doc__)
     add = parser.add_argument
-    add("--net", default=defaults.net, help="model: " + ", ".join(list_models()))
+    add("--net", default=defaults.net, help=net_help())
     add("--dataset", default=defaults.dataset, help="one of: " + ", ".join(DATASETS))
     add("--data-dir", default=None,
         help="data folder (cifar10 default: %s; imagefolder: a folder with train/ and test/)"

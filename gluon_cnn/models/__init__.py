@@ -4,8 +4,10 @@ from .base import Classifier
 from .blocks import (AuxClassifier, BasicBlock, Bottleneck, Inception, LocalResponseNorm,
                      conv_block)
 from .googlenet import WithAuxOutputs, with_aux_outputs
-from .registry import get_model, list_models, register_model
+from .registry import (check_model_name, describe_model, get_model, list_models,
+                       register_model)
 
 __all__ = ["AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
-           "LocalResponseNorm", "WithAuxOutputs", "conv_block", "get_model", "list_models",
-           "register_model", "with_aux_outputs"]
+           "LocalResponseNorm", "WithAuxOutputs", "check_model_name", "conv_block", "describe_model",
+           "get_model",
+           "list_models", "register_model", "with_aux_outputs"]

@@ -147,7 +147,7 @@ def with_aux_outputs(net):
 
 @register_model
 def googlenet(classes=10, **kwargs):
-    """The 96-px GoogLeNet of seed 002 (six blocks, no auxiliary heads): the main job's network."""
+    """Seed 002's 96-px GoogLeNet, the main job's network (six blocks, no auxiliary heads)."""
     return GoogLeNet(classes=classes, variant="seed002", aux_classifiers=False, **kwargs)
 
 

@@ -21,18 +21,31 @@ def list_models():
     return sorted(_BUILDERS)
 
 
+def describe_model(name):
+    """The first line of the model's builder docstring: what the name stands for."""
+    doc = _BUILDERS[name].__doc__ or ""
+    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else name
+
+
+def check_model_name(name):
+    """The registry key of ``name``, or UnknownModelError listing close matches."""
+    key = str(name).lower()
+    if key not in _BUILDERS:
+        close = difflib.get_close_matches(key, _BUILDERS, n=4, cutoff=0.5)
+        hint = ("did you mean %s?" % "; ".join("%s (%s)" % (match, describe_model(match))
+                                               for match in close)) if close else (
+            "choose one of: %s." % ", ".join(list_models()))
+        raise UnknownModelError("unknown model '%s'; %s" % (name, hint))
+    return key
+
+
 def get_model(name, debug=False, **kwargs):
     """Build the network ``name`` (uninitialized) with ``kwargs`` such as ``classes=10``.
 
     With ``debug=True`` every forward pass prints the output shape of each top-level block,
     imperative or hybridized (see ``gluon_cnn.debug``).
     """
-    key = str(name).lower()
-    if key not in _BUILDERS:
-        close = difflib.get_close_matches(key, _BUILDERS, n=4, cutoff=0.5)
-        hint = ("did you mean %s?" % ", ".join(close)) if close else (
-            "choose one of: %s." % ", ".join(list_models()))
-        raise UnknownModelError("unknown model '%s'; %s" % (name, hint))
+    key = check_model_name(name)
     net = _BUILDERS[key](**kwargs)
     net.model_name = key
     if debug:

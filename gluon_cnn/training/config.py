@@ -2,11 +2,15 @@
 import dataclasses
 import os
 
+from ..data import DATASETS
 from ..errors import UserError
+from ..models import check_model_name
 
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop", "adagrad")
 INITIALIZERS = ("xavier", "msra", "uniform", "normal")
 LR_MODES = ("step", "cosine", "poly", "linear")
+# MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
+KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
 
 
 @dataclasses.dataclass
@@ -51,8 +55,11 @@ class TrainConfig:
                                                              self.image_size))
 
     def validate(self):
-        """Raise UserError for values no run can use (the network and data check the rest)."""
+        """Raise UserError for values no run can use (the network and data check the rest).
+        Everything that can be checked without loading data is checked here, first."""
+        check_model_name(self.net)
         positive = {"--num-epochs": self.num_epochs, "--batch-size": self.batch_size,
+                    "--synthetic-samples": self.synthetic_samples,
                     "--lr": self.lr, "--image-size": self.image_size,
                     "--log-interval": self.log_interval}
         for flag, value in positive.items():
@@ -62,13 +69,15 @@ class TrainConfig:
                         "--warmup-epochs": self.warmup_epochs, "--aux-weight": self.aux_weight,
                         "--max-train-samples": self.max_train_samples,
                         "--max-test-samples": self.max_test_samples,
-                        "--num-workers": self.num_workers}
+                        "--num-workers": self.num_workers, "--seed": self.seed}
         for flag, value in non_negative.items():
             if value < 0:
                 raise UserError("%s cannot be negative; got %s." % (flag, value))
         for flag, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),
                                      ("--init", self.init, INITIALIZERS),
-                                     ("--lr-mode", self.lr_mode, LR_MODES)):
+                                     ("--lr-mode", self.lr_mode, LR_MODES),
+                                     ("--dataset", self.dataset, DATASETS),
+                                     ("--kvstore", self.kvstore, KVSTORES)):
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))

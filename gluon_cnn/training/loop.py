@@ -130,12 +130,15 @@ def prepare_output(config):
     return os.path.join(config.out, "checkpoints")
 
 
-def describe_saved(checkpoints):
-    """A truthful sentence on what a stopped run leaves to resume from."""
+def describe_resume(checkpoints, rank=0):
+    """What ``--resume`` will do after a stop, as rank ``rank`` can tell."""
+    if rank:
+        return "Rank 0 writes the checkpoints and says what --resume continues from."
     path, _ = checkpoint.latest_valid(checkpoints)
     if path is None:
-        return "No checkpoint was written yet; --resume would have nothing to continue from."
-    return "The last complete checkpoint, %s, is intact; --resume continues from it." % path
+        return ("No epoch has finished, so there is no checkpoint: run the same command "
+                "again, without --resume.")
+    return "Continue with the same command plus --resume: it starts from %s." % path
 
 
 def select(split, limit):
@@ -331,7 +334,7 @@ def _train(config, contexts, kvstore, rank, workers):
                         "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
                         "lower it (for example --lr %g). %s"
                         % (batch_loss, smoothed.iterations + 1, epoch, trainer.learning_rate,
-                           trainer.learning_rate / 10, describe_saved(checkpoints)))
+                           trainer.learning_rate / 10, describe_resume(checkpoints)))
                 smoothed.update(batch_loss)
                 accuracy.update(labels, outputs)
                 if smoothed.iterations % config.log_interval == 0:
@@ -341,14 +344,24 @@ def _train(config, contexts, kvstore, rank, workers):
                 bar.update()
                 if stop.received and batch + 1 < iterations_per_epoch:
                     bar.close()
+                    where = "at epoch %d after batch %d" % (epoch, batch + 1)
+                    if workers > 1:
+                        # A checkpoint inside an epoch needs every worker at the same step,
+                        # and ps-lite offers no barrier to meet at: distributed jobs resume
+                        # from the end of an epoch.
+                        raise Interrupted("rank %d stopped by %s %s. %s" % (
+                            rank, stop.received, where, describe_resume(checkpoints, rank)))
                     path = save_checkpoint(epoch, batch + 1, accuracy, time.time() - start)
                     raise Interrupted(
-                        "stopped by %s at epoch %d after batch %d; checkpoint %s written. "
-                        "Continue with the same command plus --resume (--out %s)."
-                        % (stop.received, epoch, batch + 1, path, config.out))
+                        "stopped by %s %s; checkpoint %s written. Continue with the same "
+                        "command plus --resume (--out %s)."
+                        % (stop.received, where, path, config.out))
             bar.close()
             train_seconds = time.time() - start
             if not chief:
+                if stop.received:
+                    raise Interrupted("rank %d stopped by %s after epoch %d. %s" % (
+                        rank, stop.received, epoch, describe_resume(checkpoints, rank)))
                 continue
             running_acc = accuracy.get()[1]
             # seed 002's "Train acc": a full pass over the training set in inference mode
@@ -366,9 +379,8 @@ def _train(config, contexts, kvstore, rank, workers):
             log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f, "
                      "Time consume %.5f s.", epoch, smoothed.get(), train_acc, test_acc, seconds)
             if stop.received:
-                raise Interrupted("stopped by %s after epoch %d; checkpoint written. Continue "
-                                  "with the same command plus --resume (--out %s)."
-                                  % (stop.received, epoch, config.out))
+                raise Interrupted("stopped by %s after epoch %d. %s" % (
+                    stop.received, epoch, describe_resume(checkpoints, rank)))
 
     if workers > 1:  # hashing every parameter is only worth it to show the workers agree
         log.info("rank %d of %d: final parameters sha256 %s", rank, workers,
