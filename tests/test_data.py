@@ -79,47 +79,6 @@ def test_missing_data_without_network_explains_layouts(tmp_path):
     assert str(tmp_path / "nothing") in message
 
 
-def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
-    import mxnet.gluon.utils as gluon_utils
-
-    def no_network(*args, **kwargs):
-        raise OSError("Name or service not known")
-    monkeypatch.setattr(gluon_utils, "download", no_network)
-    with pytest.raises(UserError, match="download failed: Name or service not known"):
-        load_cifar10(str(tmp_path / "fresh"))
-
-
-def test_download_with_bad_checksum_is_deleted(tmp_path, monkeypatch):
-    import mxnet.gluon.utils as gluon_utils
-
-    def fake_download(url, path, sha1_hash=None, retries=2):
-        with open(path, "wb") as handle:
-            handle.write(b"not the archive")
-        return path
-    monkeypatch.setattr(gluon_utils, "download", fake_download)
-    with pytest.raises(UserError, match="wrong checksum"):
-        load_cifar10(str(tmp_path))
-    assert not (tmp_path / cifar.ARCHIVE[0]).exists()
-
-
-def test_downloaded_archive_is_unpacked_and_loaded(tmp_path, monkeypatch):
-    import tarfile
-    import mxnet.gluon.utils as gluon_utils
-    source = write_cifar_binary(str(tmp_path / "src" / "cifar-10-batches-bin"))
-    archive = tmp_path / "release.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source, arcname="cifar-10-batches-bin")
-
-    def fake_download(url, path, sha1_hash=None, retries=2):
-        with open(path, "wb") as handle:
-            handle.write(archive.read_bytes())
-        return path
-    monkeypatch.setattr(gluon_utils, "download", fake_download)
-    monkeypatch.setattr(gluon_utils, "check_sha1", lambda path, sha1: True)
-    (train_x, _), _, _ = load_cifar10(str(tmp_path / "home"))
-    assert train_x.shape == (100, 32, 32, 3)
-
-
 def test_image_folder_skips_unreadable_files_and_checks_classes(tmp_path, caplog):
     root = write_image_folder(str(tmp_path / "data"))
     (tmp_path / "data" / "train" / "cat" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")

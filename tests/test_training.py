@@ -116,8 +116,7 @@ def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
     (["--net", "nonet", "--dataset", "cifar10", "--data-dir", "/nonexistent"],
      "unknown model 'nonet'"),
     (["--kvstore", "foo"], "--kvstore must be one of device, local"),
-    (["--dataset", "cifar10", "--data-dir", "/nonexistent/cifar"],
-     "no CIFAR-10 found in /nonexistent/cifar"),
+    (["--dataset", "cifar10", "--data-dir", "{tmp}/cifar"], "No CIFAR-10 found in {tmp}/cifar"),
     (["--lr", "-0.1"], "--lr must be positive"),
     (["--num-epochs", "0"], "--num-epochs must be positive"),
     (["--batch-size", "0"], "--batch-size must be positive"),
@@ -135,10 +134,10 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     base = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "64",
             "--image-size", "32", "--batch-size", "16", "--num-epochs", "1",
             "--out", str(tmp_path / "run")]
-    result = run_script("train.py", *(base + args))
+    result = run_script("train.py", *(base + [arg.format(tmp=tmp_path) for arg in args]))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    assert message in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
 

@@ -9,17 +9,20 @@ Accepted layouts under ``data_dir`` (or one folder below it, as the archives unp
 - an image-folder tree: ``train/<class>/*.png|jpg`` and ``test/<class>/...``.
 
 Local files are checked by structure (whole records, labels 0-9, arrays of the expected
-shape and type), not by checksum, so converted copies load; the downloaded archive is
-verified by its SHA-1.
+shape and type), not by checksum, so converted copies load; a downloaded archive is
+verified by its source's checksum and each of its batch files by gluon's SHA-1.
 """
+import glob
 import logging
 import os
 import pickle
+import shutil
 import tarfile
 
 import numpy as np
 
 from ..errors import UserError
+from .download import Source, fetch, file_digest
 from .imagefolder import load_image_folder
 
 log = logging.getLogger(__name__)
@@ -29,11 +32,23 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 RECORD_BYTES = 1 + 3 * 32 * 32
 BINARY_TRAIN = ["data_batch_%d.bin" % i for i in range(1, 6)]
 PYTHON_TRAIN = ["data_batch_%d" % i for i in range(1, 6)]
-# MXNet's mirror of the official binary release, with the SHA-1 that gluon's CIFAR10 checks.
-ARCHIVE = ("cifar-10-binary.tar.gz", "fab780a1e191a7eda0f345501ccd62d20f7ed891")
+ARCHIVE_NAME = "cifar-10-binary.tar.gz"
+# MXNet's mirror repacks the authors' archive (169,570,669 bytes against 170,052,171, with
+# macOS "._" entries added), so each source has its own archive checksum: the SHA-1 that
+# gluon's CIFAR10 dataset checks for the mirror, the MD5 on the authors' page for theirs.
+MXNET_REPO = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/"
+MXNET_ARCHIVE_SHA1 = "fab780a1e191a7eda0f345501ccd62d20f7ed891"
+AUTHORS_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+AUTHORS_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+# What both archives hold, byte for byte: the SHA-1 of each batch file (gluon's CIFAR10).
+BATCH_SHA1 = {"data_batch_1.bin": "aadd24acce27caa71bf4b10992e9e7b2d74c2540",
+              "data_batch_2.bin": "c0ba65cce70568cd57b4e03e9ac8d2a5367c1795",
+              "data_batch_3.bin": "1dd00a74ab1d17a6e7d73e185b69dbf31242f295",
+              "data_batch_4.bin": "aab85764eb3584312d3c7f65fd2fd016e36a258e",
+              "data_batch_5.bin": "26e2849e66a845b7f1e4614ae70f4889ae604628",
+              "test_batch.bin": "67eb016db431130d61cd03c7ad570b013799c88c"}
 DEFAULT_DIR = os.path.join(os.path.expanduser("~"), ".mxnet", "datasets", "cifar10")
-WHERE_TO_GET = ("https://www.cs.toronto.edu/~kriz/cifar.html (binary or Python version), "
-                "or an image-folder copy with train/<class>/ and test/<class>/")
+AUTHORS_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 
 
 def read_binary_batch(path):
@@ -94,9 +109,9 @@ def _concat(parts):
 
 def _find_layout(data_dir):
     """(layout, folder) for the first layout found in data_dir or one level below."""
-    candidates = [data_dir] + sorted(
+    candidates = [data_dir] + sorted(  # hidden folders are unfinished downloads
         os.path.join(data_dir, name) for name in os.listdir(data_dir)
-        if os.path.isdir(os.path.join(data_dir, name)))
+        if os.path.isdir(os.path.join(data_dir, name)) and not name.startswith("."))
     for folder in candidates:
         names = set(os.listdir(folder))
         if "test_batch.bin" in names or names & set(BINARY_TRAIN):
@@ -136,29 +151,55 @@ def load_cifar10(data_dir=None, download=True, num_workers=2):
 
 
 def _missing_message(data_dir):
-    return ("no CIFAR-10 found in %s and it could not be downloaded; put one of these layouts "
-            "there: the binary release (data_batch_1.bin ... test_batch.bin), the Python "
-            "release (data_batch_1 ... test_batch) or train/<class>/ and test/<class>/ image "
-            "folders; get it from %s." % (data_dir, WHERE_TO_GET))
+    return ("no CIFAR-10 found in %s; put one of these layouts there: the binary release "
+            "(data_batch_1.bin ... test_batch.bin), the Python release (data_batch_1 ... "
+            "test_batch) or image folders train/<class>/ and test/<class>/. By hand: download "
+            "%s from %s and unpack it with tar -xzf %s -C %s." % (
+                data_dir, ARCHIVE_NAME, AUTHORS_PAGE, ARCHIVE_NAME, data_dir))
 
 
-def download_cifar10(data_dir, url=None):
-    """Download the binary release into ``data_dir``, verify its SHA-1 and unpack it."""
-    from mxnet.gluon.utils import _get_repo_file_url, check_sha1, download
-    os.makedirs(data_dir, exist_ok=True)
-    name, sha1 = ARCHIVE
-    archive = os.path.join(data_dir, name)
-    url = url or _get_repo_file_url("gluon/dataset/cifar10", name)
+def cifar10_sources():
+    """Where the binary release is tried, in order: the repository in MXNET_GLUON_REPO when
+    the user set it (MXNet's convention), MXNet's mirror, then the data set's authors."""
+    path = "gluon/dataset/cifar10/" + ARCHIVE_NAME
+    sources = []
+    user_repo = os.environ.get("MXNET_GLUON_REPO")
+    if user_repo:
+        sources.append(Source("MXNET_GLUON_REPO", user_repo.rstrip("/") + "/" + path, "sha1",
+                              MXNET_ARCHIVE_SHA1))
+    sources.append(Source("MXNet's mirror", MXNET_REPO + path, "sha1", MXNET_ARCHIVE_SHA1))
+    sources.append(Source("the authors' site", AUTHORS_URL, "md5", AUTHORS_ARCHIVE_MD5))
+    return sources
+
+
+def download_cifar10(data_dir, sources=None, batch_sha1=None):
+    """Download the binary release into ``data_dir`` from the first source that delivers it
+    intact, check every batch file, and unpack it: all or nothing."""
+    sources = cifar10_sources() if sources is None else sources
+    batch_sha1 = BATCH_SHA1 if batch_sha1 is None else batch_sha1
+    archive = os.path.join(data_dir, ARCHIVE_NAME)
+    how_to = _missing_message(data_dir)
+    fetch(sources, archive, how_to[0].upper() + how_to[1:])
+    # Unpacked into a temporary folder and renamed once checked: a run interrupted here
+    # leaves a hidden folder that no later run takes for data.
+    for stale in glob.glob(os.path.join(data_dir, ".unpack-*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    unpacking = os.path.join(data_dir, ".unpack-%d" % os.getpid())
     try:
-        download(url, path=archive, sha1_hash=sha1, retries=2)
-    except Exception as err:  # mxnet raises bare Exception/OSError subclasses for network faults
-        raise UserError(_missing_message(data_dir) + " (download failed: %s)"
-                        % str(err).splitlines()[0]) from None
-    if not check_sha1(archive, sha1):
-        os.remove(archive)
-        raise UserError("the downloaded %s has a wrong checksum and was deleted; try again or "
-                        "download it by hand from %s." % (name, WHERE_TO_GET))
-    extract_archive(archive, data_dir)
+        extract_archive(archive, unpacking)
+        layout, folder = _find_layout(unpacking)
+        if layout != "binary":
+            raise UserError("%s holds no CIFAR-10 binary release; delete it and try again."
+                            % archive)
+        for name, sha1 in sorted(batch_sha1.items()):
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path) or file_digest(path, "sha1") != sha1:
+                raise UserError("%s in %s is %s; delete the archive and try again." % (
+                    name, archive, "wrong" if os.path.isfile(path) else "missing"))
+        os.rename(folder, os.path.join(data_dir, os.path.basename(folder)
+                                       if folder != unpacking else "cifar-10-batches-bin"))
+    finally:
+        shutil.rmtree(unpacking, ignore_errors=True)
 
 
 def extract_archive(archive, destination):
@@ -190,6 +231,6 @@ def write_binary_batch(path, images, labels):
     records.astype(np.uint8).tofile(path)
 
 
-__all__ = ["CLASSES", "download_cifar10", "extract_archive", "load_cifar10",
+__all__ = ["CLASSES", "cifar10_sources", "download_cifar10", "extract_archive", "load_cifar10",
            "read_binary_batch", "read_python_batch", "write_binary_batch",
            "write_python_batch"]

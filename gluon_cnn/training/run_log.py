@@ -12,7 +12,9 @@ import mxnet as mx
 
 LOG_FILE = "train.log"
 # A folder holding any of these holds a run: a new run must not write into it.
-RUN_FILES = ("config.json", "metrics.csv", "iterations.csv", LOG_FILE, "checkpoints")
+# train.log alone is not a run: a run that failed before it began (bad data, say) leaves
+# only its log, which the next attempt appends to.
+RUN_FILES = ("config.json", "metrics.csv", "iterations.csv", "checkpoints")
 
 # CPU features that decide which oneDNN kernels run, as /proc/cpuinfo names them.
 NOTABLE_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
