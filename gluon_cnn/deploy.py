@@ -36,7 +36,7 @@ def _batch_refused(batch, err):
         "x".join(map(str, batch.shape)), _first_line(err)))
 
 
-def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None):
+def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None, resize="imresize"):
     """Hybridize ``net``, trace it on a zero batch of ``input_shape`` and export it.
 
     Training-only parts (GoogLeNet's auxiliary heads) are not in ``net(x)``'s graph, so
@@ -48,7 +48,7 @@ def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None):
     net.export(prefix, epoch=epoch)
     with open("%s-preprocess.json" % prefix, "w") as handle:
         json.dump({"image_size": input_shape[2], "channels": input_shape[1],
-                   "layout": "NCHW", "pixel_scale": 1 / 255.0, "resize": "bilinear",
+                   "layout": "NCHW", "pixel_scale": 1 / 255.0, "resize": resize,
                    "classes": list(class_names) if class_names else None}, handle, indent=1)
     return "%s-symbol.json" % prefix, "%s-%04d.params" % (prefix, epoch)
 
@@ -83,7 +83,7 @@ def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
     prefix = prefix or os.path.join(run_dir, config["net"])
     size = config["image_size"]
     return export(net, prefix, (1, net.in_channels, size, size),
-                  epoch=checkpoint.last_epoch(state),
+                  epoch=checkpoint.last_epoch(state), resize=config.get("resize", "aligned"),
                   class_names=config.get("class_names"))
 
 

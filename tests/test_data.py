@@ -126,3 +126,16 @@ def test_crop_flip_keeps_shape_and_content():
     out = random_crop_flip(images, np.random.RandomState(0))
     assert out.shape == images.shape and out.dtype == np.uint8
     assert not np.array_equal(out, images)
+
+
+def test_default_resize_is_seed_002s_per_image_imresize():
+    import mxnet as mx
+    from gluon_cnn.data import to_network_input
+    images = np.random.RandomState(3).randint(0, 256, (3, 32, 32, 3)).astype(np.uint8)
+    expected = np.stack([mx.image.imresize(mx.nd.array(image, dtype=np.uint8), 96, 96).asnumpy()
+                         for image in images]).transpose(0, 3, 1, 2) / 255.0
+    np.testing.assert_allclose(to_network_input(images, 96).asnumpy(), expected, atol=1e-6)
+    aligned = to_network_input(images, 96, resize="aligned").asnumpy()
+    assert aligned.shape == expected.shape and np.abs(aligned - expected).mean() > 0.01
+    gray = images[:, :, :, :1]
+    assert to_network_input(gray, 64).shape == (3, 1, 64, 64)

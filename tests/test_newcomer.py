@@ -138,3 +138,12 @@ def test_interrupting_a_distributed_job_says_what_resume_will_do(tmp_path):
     # epoch 0 cannot have finished (128 steps): rank 0 says there is nothing to resume from
     assert "No epoch has finished, so there is no checkpoint" in stderr
     assert not (out / "checkpoints").exists() or not os.listdir(out / "checkpoints")
+
+
+def test_last_batch_keep_trains_the_partial_batch(tmp_path):
+    import json
+    run_training(quick_config(tmp_path, num_epochs=1, synthetic_samples=120, last_batch="keep"))
+    facts = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert facts["iterations_per_epoch"] == 8 and facts["last_batch"] == "keep"  # 7 + 1 partial
+    with pytest.raises(UserError, match="last_batch was keep, now discard"):
+        run_training(quick_config(tmp_path, num_epochs=2, synthetic_samples=120, resume=True))

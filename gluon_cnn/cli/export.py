@@ -75,12 +75,14 @@ def main(argv=None):
         return
     config = run_config(args.run)
     size = config["image_size"]
+    resize = config.get("resize", "aligned")  # runs that predate the choice were aligned
     splits = load_dataset(config["dataset"], config.get("data_dir"), size,
                           synthetic_samples=(config["synthetic_samples"],
                                              max(1, config["synthetic_samples"] // 4)),
                           seed=config["seed"])
     if args.int8:
-        calibration = to_network_input(splits.train[0][:args.calib_samples], size)
+        calibration = to_network_input(splits.train[0][:args.calib_samples], size,
+                                       resize=resize)
         int8_symbol, int8_params = deploy.quantize_export(prefix, calibration)
         print(int8_symbol)
         print(int8_params)
@@ -92,4 +94,5 @@ def main(argv=None):
         for kind, model in exports.items():
             predict, _ = deploy.load_predictor(model)
             print("%s test accuracy: %.4f on %d images" % (
-                kind, accuracy(predict, BatchIterator(images, labels, 64, size)), len(labels)))
+                kind, accuracy(predict, BatchIterator(images, labels, 64, size, resize=resize)),
+                len(labels)))

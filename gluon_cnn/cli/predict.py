@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .. import deploy
-from ..data import to_network_input
+from ..data import RESIZE_MODES, to_network_input
 from ..data.imagefolder import decode_image
 from ..errors import UserError
 from . import new_parser
@@ -38,13 +38,20 @@ def read_image(path, channels, convert):
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def preprocess(image, size):
+def preprocess(image, size, resize="imresize"):
     """As in training: images larger than the input are area-resized, then the batch
-    transform scales to [0, 1] and resizes bilinearly to ``size``."""
+    transform resizes bilinearly to ``size`` the way the model was trained (``resize``) and
+    scales to [0, 1]."""
     if image.shape[0] > size or image.shape[1] > size:
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
         image = image[:, :, None] if image.ndim == 2 else image
-    return to_network_input(image[None], size).asnumpy()
+    return to_network_input(image[None], size, resize=resize).asnumpy()
+
+
+def training_resize(recipe):
+    """The resize mode an export was trained with; exports that predate the choice were
+    trained with MXNet's aligned batch resize."""
+    return recipe.get("resize") if recipe.get("resize") in RESIZE_MODES else "aligned"
 
 
 def build_parser():
@@ -78,7 +85,8 @@ def main(argv=None):
     channels = recipe.get("channels", 3)
     names = recipe.get("classes")
     for path in args.images:
-        batch = preprocess(read_image(path, channels, args.convert), size)
+        batch = preprocess(read_image(path, channels, args.convert), size,
+                           training_resize(recipe))
         logits = predict(batch)[0]
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()

@@ -1,10 +1,10 @@
 """Train a zoo network. The defaults reproduce seed 002: GoogLeNet on CIFAR-10 resized to
 96 px, batch 64, plain SGD at 0.1, Xavier initialization, 20 epochs, hybridized."""
 
-from ..data import DATASETS
+from ..data import DATASETS, RESIZE_MODES
 from ..data.cifar import DEFAULT_DIR
 from ..training import TrainConfig, train
-from ..training.config import INITIALIZERS, LR_MODES, OPTIMIZERS
+from ..training.config import INITIALIZERS, LAST_BATCH, LR_MODES, OPTIMIZERS
 from . import net_help, new_parser
 
 
@@ -18,6 +18,13 @@ def build_parser():
         help="data folder (cifar10 default: %s; imagefolder: a folder with train/ and test/)"
              % DEFAULT_DIR)
     add("--image-size", type=int, default=defaults.image_size, help="input size in pixels")
+    add("--resize", default=defaults.resize, choices=RESIZE_MODES,
+        help="how images reach --image-size: imresize resizes each image with OpenCV's "
+             "bilinear filter as seed 002's loader did; aligned resizes the batch with MXNet's "
+             "BilinearResize2D, corners aligned")
+    add("--last-batch", default=defaults.last_batch, choices=LAST_BATCH,
+        help="the partial batch at the end of an epoch: discard it, or keep it and step it "
+             "as a full batch (seed 002's trainer.step(batch_size))")
     add("--num-epochs", "--epochs", dest="num_epochs", type=int, default=defaults.num_epochs,
         help="training epochs")
     add("--batch-size", type=int, default=defaults.batch_size, help="samples per step")

@@ -2,7 +2,7 @@
 import collections
 
 from ..errors import UserError
-from .batches import BatchIterator, random_crop_flip, to_network_input
+from .batches import RESIZE_MODES, BatchIterator, random_crop_flip, to_network_input
 from .cifar import CLASSES as CIFAR10_CLASSES
 from .cifar import load_cifar10
 from .imagefolder import load_image_folder
@@ -29,6 +29,6 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=(1024, 25
     raise UserError("unknown dataset '%s'; choose one of: %s." % (name, ", ".join(DATASETS)))
 
 
-__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "Splits", "load_cifar10",
+__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits", "load_cifar10",
            "load_dataset", "load_image_folder", "make_synthetic", "random_crop_flip",
            "to_network_input"]

@@ -1,12 +1,14 @@
 """Batches from in-memory uint8 images, transformed a whole batch at a time.
 
 Per-sample DataLoader transforms run one Python call per image and starve a 2-core CPU; here
-a batch is sliced from the decoded array, augmented with vectorized numpy, and resized and
-scaled by MXNet operators (``BilinearResize2D`` on the NCHW batch), which the engine runs
-asynchronously while the previous step computes.
+a batch is sliced from the decoded array, augmented with vectorized numpy, resized image by
+image with OpenCV as seed 002's loader did (or as one batch by MXNet, ``resize="aligned"``),
+and scaled by an MXNet operator, which the engine runs asynchronously while the previous
+step computes.
 """
 import math
 
+import cv2
 import mxnet as mx
 import numpy as np
 
@@ -28,11 +30,31 @@ def random_crop_flip(images, rng, padding=4):
     return cropped
 
 
-def to_network_input(images, image_size, ctx=None):
+# How a batch is brought to the network's size. "imresize" is what seed 002's loader did:
+# each uint8 image resized on its own by mxnet.image.imresize, that is OpenCV's bilinear
+# resize with half-pixel centres, then scaled. "aligned" resizes the float batch with
+# MXNet's BilinearResize2D, which aligns the corner pixels (the image is stretched by
+# 32/31 at 32 -> 96 px).
+RESIZE_MODES = ("imresize", "aligned")
+
+
+def _imresize(images, image_size):
+    resized = [cv2.resize(image, (image_size, image_size), interpolation=cv2.INTER_LINEAR)
+               for image in images]
+    return np.stack(resized).reshape(len(images), image_size, image_size, images.shape[3])
+
+
+def to_network_input(images, image_size, ctx=None, resize="imresize"):
     """uint8 NHWC numpy -> float32 NCHW NDArray in [0, 1] at ``image_size`` pixels."""
+    if resize not in RESIZE_MODES:
+        raise UserError("the resize mode must be one of %s; got '%s'."
+                        % (", ".join(RESIZE_MODES), resize))
+    same_size = images.shape[1] == image_size and images.shape[2] == image_size
+    if resize == "imresize" and not same_size:
+        images = _imresize(images, image_size)
     batch = mx.nd.array(images, ctx=ctx or mx.cpu(), dtype=np.uint8)
     batch = batch.transpose((0, 3, 1, 2)).astype(np.float32) / 255.0
-    if batch.shape[2] != image_size or batch.shape[3] != image_size:
+    if resize == "aligned" and not same_size:
         batch = mx.nd.contrib.BilinearResize2D(batch, height=image_size, width=image_size)
     return batch
 
@@ -47,7 +69,7 @@ class BatchIterator:
     """
 
     def __init__(self, images, labels, batch_size, image_size, shuffle=False, augment=False,
-                 last_batch="keep", seed=0):
+                 last_batch="keep", seed=0, resize="imresize"):
         if batch_size <= 0:
             raise UserError("batch size must be positive; got %d." % batch_size)
         if last_batch == "discard" and batch_size > len(labels):
@@ -56,7 +78,7 @@ class BatchIterator:
         self.images, self.labels = images, labels
         self.batch_size, self.image_size = batch_size, image_size
         self.augment, self.last_batch = augment, last_batch
-        self.shuffle, self.seed = shuffle, seed
+        self.shuffle, self.seed, self.resize = shuffle, seed, resize
 
     def __len__(self):
         rounding = math.floor if self.last_batch == "discard" else math.ceil
@@ -77,5 +99,5 @@ class BatchIterator:
             if self.augment:
                 images = random_crop_flip(images, np.random.RandomState([self.seed, epoch,
                                                                          number]))
-            yield (to_network_input(images, self.image_size),
+            yield (to_network_input(images, self.image_size, resize=self.resize),
                    mx.nd.array(self.labels[indices], dtype=np.float32))

@@ -2,7 +2,7 @@
 import dataclasses
 import os
 
-from ..data import DATASETS
+from ..data import DATASETS, RESIZE_MODES
 from ..errors import UserError
 from ..models import check_model_name
 
@@ -10,6 +10,7 @@ OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop", "adagrad")
 INITIALIZERS = ("xavier", "msra", "uniform", "normal")
 LR_MODES = ("step", "cosine", "poly", "linear")
 # MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
+LAST_BATCH = ("discard", "keep")
 KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
 
 
@@ -19,6 +20,8 @@ class TrainConfig:
     dataset: str = "cifar10"
     data_dir: str = None
     image_size: int = 96
+    resize: str = "imresize"  # seed 002's per-image resize; "aligned" for MXNet's batch one
+    last_batch: str = "discard"  # "keep": train the partial batch too, as a full batch's step
     num_epochs: int = 20
     batch_size: int = 64
     lr: float = 0.1
@@ -77,6 +80,8 @@ class TrainConfig:
                                      ("--init", self.init, INITIALIZERS),
                                      ("--lr-mode", self.lr_mode, LR_MODES),
                                      ("--dataset", self.dataset, DATASETS),
+                                     ("--resize", self.resize, RESIZE_MODES),
+                                     ("--last-batch", self.last_batch, LAST_BATCH),
                                      ("--kvstore", self.kvstore, KVSTORES)):
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
                 "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 # What a checkpoint must share with the run that resumes it.
-RESUME_KEYS = ("net", "classes", "image_size", "in_channels")
+RESUME_KEYS = ("net", "classes", "image_size", "in_channels", "resize", "last_batch")
 
 
 class Interrupted(UserError):
@@ -178,7 +178,7 @@ def compile_for_training(net, train_net, hybridize):
 
 
 def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1,
-               amp_scaling=False):
+               amp_scaling=False, step_batch=None):
     """One optimization step; returns (mean main loss, labels, main outputs) of the batch.
 
     With several workers the parameter server sums their gradients, so the step is
@@ -205,7 +205,7 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, w
                 autograd.backward(scaled)
     if not amp_scaling:
         autograd.backward(losses)
-    trainer.step(data.shape[0] * workers)
+    trainer.step((step_batch or data.shape[0]) * workers)
     batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
     return batch_loss, labels, outputs
 
@@ -242,9 +242,11 @@ def _train(config, contexts, kvstore, rank, workers):
     test_split = select(splits.test, config.max_test_samples)
     classes = len(splits.classes)
     train_batches = BatchIterator(*train_split, config.batch_size, config.image_size,
-                                  shuffle=True, augment=config.augment, last_batch="discard",
-                                  seed=config.seed)
-    test_batches = BatchIterator(*test_split, config.batch_size, config.image_size)
+                                  shuffle=True, augment=config.augment,
+                                  last_batch=config.last_batch, seed=config.seed,
+                                  resize=config.resize)
+    test_batches = BatchIterator(*test_split, config.batch_size, config.image_size,
+                                 resize=config.resize)
 
     net = get_model(config.net, classes=classes, in_channels=train_split[0].shape[3])
     input_shape = (1, net.in_channels, config.image_size, config.image_size)
@@ -256,8 +258,11 @@ def _train(config, contexts, kvstore, rank, workers):
     compile_for_training(net, train_net, config.hybridize)
 
     iterations_per_epoch = len(train_batches)
+    # --last-batch keep steps the partial batch as if it were full, as seed 002's
+    # trainer.step(batch_size) did; otherwise each step is normalized by its own batch
+    step_batch = config.batch_size if config.last_batch == "keep" else None
     unused = len(train_split[1]) - iterations_per_epoch * config.batch_size
-    if unused:
+    if unused > 0:
         log.info("%d training images, batch %d: each epoch trains %d full batches, and the "
                  "%d images left over (a different few each epoch, the order being shuffled) "
                  "make no partial step.", len(train_split[1]), config.batch_size,
@@ -328,7 +333,8 @@ def _train(config, contexts, kvstore, rank, workers):
                 mx.random.seed(step_seed(config.seed, epoch, batch))
                 batch_loss, labels, outputs = train_step(train_net, trainer, loss_fn, data,
                                                          label, contexts, config.aux_weight,
-                                                         workers, amp_scaling=config.amp)
+                                                         workers, amp_scaling=config.amp,
+                                                         step_batch=step_batch)
                 if not math.isfinite(batch_loss):
                     raise UserError(
                         "the loss became %s at iteration %d (epoch %d) with learning rate %g; "
@@ -366,7 +372,8 @@ def _train(config, contexts, kvstore, rank, workers):
             running_acc = accuracy.get()[1]
             # seed 002's "Train acc": a full pass over the training set in inference mode
             train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
-                                                     config.image_size), contexts)
+                                                     config.image_size, resize=config.resize),
+                                  contexts)
                          if config.eval_train else running_acc)
             test_acc = evaluate(net, test_batches, contexts)
             seconds = time.time() - start
@@ -389,7 +396,8 @@ def _train(config, contexts, kvstore, rank, workers):
         return dict(last, out=config.out, net=net, rank=rank)
     prefix = os.path.join(config.out, config.net)
     symbol_file, params_file = deploy.export(net, prefix, input_shape, epoch=config.num_epochs - 1,
-                                             ctx=contexts[0], class_names=splits.classes)
+                                             ctx=contexts[0], class_names=splits.classes,
+                                             resize=config.resize)
     from ..plot import plot_runs
     curves = plot_runs([config.out], os.path.join(config.out, "curves.png"))
     log.info("exported %s and %s; curves in %s", symbol_file, params_file, curves)
