@@ -26,3 +26,35 @@ def test_onednn_log_counts_only_the_timed_steps_and_splits_reorders():
     assert figures["layout reorders of weights and weight gradients"]["ms"] == 0.25
     assert figures["layout reorders of activations and gradients"]["ms"] == pytest.approx(2.0)
     assert len(figures) == 3
+
+
+def test_seed_study_runs_reads_and_tabulates_each_variant(tmp_path):
+    import seed_study
+    from helpers import write_image_folder
+    data = write_image_folder(str(tmp_path / "data"), per_class=(24, 4), size=32)
+    out = tmp_path / "study"
+    argv = ["--data-dir", data, "--seeds", "0", "1", "--variant", "baseline", "--variant",
+            "jpeg=75", "--out", str(out), "--table", str(tmp_path / "table.md"),
+            "--max-train-samples", "64"]
+    seed_study.main(argv)
+    text = (tmp_path / "table.md").read_text()
+    assert text.count("| baseline | ") == 3 and text.count("| jpeg=75 | ") == 3  # 2 rows + summary
+    assert os.path.isdir(out / "data-jpeg75" / "train" / "cat")
+    # a second call reads the finished runs instead of training them again
+    before = os.path.getmtime(out / "baseline" / "seed0" / "metrics.csv")
+    seed_study.main(argv)
+    assert os.path.getmtime(out / "baseline" / "seed0" / "metrics.csv") == before
+    with pytest.raises(seed_study.UserError, match="--variant takes baseline"):
+        seed_study.parse_variant("momentum=0.9")
+
+
+def test_plateau_exit_is_the_first_iteration_below_2_20(tmp_path):
+    import seed_study
+    (tmp_path / "metrics.csv").write_text("epoch,smoothed_loss,test_acc\n0,2.1,0.25\n")
+    (tmp_path / "iterations.csv").write_text(
+        "iteration,epoch,smoothed_loss,lr\n1,0,2.31,0.1\n2,0,2.19,0.1\n3,0,2.25,0.1\n4,0,2.1,0.1\n")
+
+    class Args:
+        pass
+    row = seed_study.run_one(Args(), {}, 7, str(tmp_path))
+    assert row == {"seed": 7, "plateau_exit": 2, "loss": 2.1, "test_acc": 0.25}

@@ -1,0 +1,170 @@
+"""Seed study of the main job's first epoch (issue 11): how far seed 002's epoch 0 (smoothed
+loss 2.030, test accuracy 0.287) lies from what our seeds give, and which pipeline
+difference moves it.
+
+For every variant and seed it trains the main command for one epoch (``--net googlenet``,
+the seed's recipe; ``--no-eval-train`` since the study needs no full train pass; the
+smoothed loss logged at every iteration) and reads, from the run's own logs:
+- the iteration at which the smoothed loss first falls below 2.20 (where the network
+  leaves the chance plateau at ln 10 = 2.30);
+- the epoch-0 smoothed loss and test accuracy.
+
+A variant is the baseline or one setting changed (a one-flag A/B over the same seeds):
+``resize=aligned`` (MXNet's corner-aligned batch resize instead of the seed's per-image
+imresize), ``last_batch=keep`` (the partial batch stepped as a full one, as the seed's
+loader and ``trainer.step(64)`` did), ``jpeg=75`` (every image re-encoded once more as JPEG
+at quality 75: what one more generation of the shared copy's compression costs).
+
+Runs live under ``--out``; a finished run is read, not trained again, and an interrupted one
+continues with ``--resume``, so the study can be carried across sessions. It ends by writing
+a Markdown table (``--table``)::
+
+    python benchmarks/seed_study.py --data-dir /tmp/cifar10 --seeds 0 1 2 3 4 \\
+        --variant baseline --variant resize=aligned --variant jpeg=75
+"""
+import argparse
+import csv
+import os
+import statistics
+import sys
+
+import cv2
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+from gluon_cnn.cli import run_main  # noqa: E402
+from gluon_cnn.errors import UserError  # noqa: E402
+from gluon_cnn.training import TrainConfig, train  # noqa: E402
+from gluon_cnn.training.run_log import run_files_in  # noqa: E402
+
+PLATEAU_LOSS = 2.20
+SEED_002_EPOCH_0 = {"smoothed_loss": 2.03005, "test_acc": 0.28670}
+VARIANT_SETTINGS = {"resize": str, "last_batch": str, "jpeg": int}
+
+
+def parse_variant(text):
+    """"baseline" -> {}; "resize=aligned" -> {"resize": "aligned"}."""
+    if text == "baseline":
+        return {}
+    name, _, value = text.partition("=")
+    if name not in VARIANT_SETTINGS or not value:
+        raise UserError("--variant takes baseline or one of %s as name=value; got '%s'."
+                        % (", ".join(VARIANT_SETTINGS), text))
+    return {name: VARIANT_SETTINGS[name](value)}
+
+
+def reencoded_copy(data_dir, quality, folder):
+    """An image-folder copy of ``data_dir`` with every image re-encoded as JPEG at
+    ``quality``; made once, written under a temporary name and renamed when complete."""
+    if os.path.isdir(folder):
+        return folder
+    temporary = folder + ".partial"
+    for root, _, names in os.walk(data_dir):
+        target = os.path.join(temporary, os.path.relpath(root, data_dir))
+        os.makedirs(target, exist_ok=True)
+        for name in names:
+            image = cv2.imread(os.path.join(root, name), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                continue
+            cv2.imwrite(os.path.join(target, os.path.splitext(name)[0] + ".jpg"), image,
+                        [cv2.IMWRITE_JPEG_QUALITY, quality])
+    os.rename(temporary, folder)
+    return folder
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def run_one(args, settings, seed, folder):
+    """Train (or continue, or just read) one first epoch; returns its figures."""
+    metrics = os.path.join(folder, "metrics.csv")
+    finished = os.path.isfile(metrics) and read_rows(metrics)
+    if not finished:
+        data_dir = args.data_dir
+        if "jpeg" in settings:
+            data_dir = reencoded_copy(args.data_dir, settings["jpeg"],
+                                      os.path.join(args.out, "data-jpeg%d" % settings["jpeg"]))
+        overrides = {key: value for key, value in settings.items() if key != "jpeg"}
+        checkpoints = os.path.join(folder, "checkpoints")
+        resume = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
+        if not resume and os.path.isdir(folder) and run_files_in(folder):
+            raise UserError("%s holds an unfinished run without a checkpoint; delete it to "
+                            "run it again." % folder)
+        train(TrainConfig(net="googlenet", data_dir=data_dir, num_epochs=1, seed=seed,
+                          eval_train=False, log_interval=1, progress=False, out=folder,
+                          resume=resume, max_train_samples=args.max_train_samples,
+                          max_test_samples=args.max_test_samples, **overrides))
+    epoch = read_rows(metrics)[0]
+    iterations = read_rows(os.path.join(folder, "iterations.csv"))
+    leaves = next((int(row["iteration"]) for row in iterations
+                   if float(row["smoothed_loss"]) < PLATEAU_LOSS), None)
+    return {"seed": seed, "plateau_exit": leaves, "loss": float(epoch["smoothed_loss"]),
+            "test_acc": float(epoch["test_acc"])}
+
+
+def summarize(name, rows):
+    accuracies = [row["test_acc"] for row in rows]
+    exits = [row["plateau_exit"] for row in rows if row["plateau_exit"] is not None]
+    spread = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+    return ("| %s | %d | %.3f +- %.3f | %.3f-%.3f | %s | %.3f |" % (
+        name, len(rows), statistics.mean(accuracies), spread, min(accuracies),
+        max(accuracies), ("%d-%d (median %d)" % (min(exits), max(exits), statistics.median(exits))
+                          if exits else "never"),
+        statistics.mean(row["loss"] for row in rows)))
+
+
+def table(results):
+    lines = ["Seed 002 published epoch 0: smoothed loss %.3f, test accuracy %.3f." % (
+        SEED_002_EPOCH_0["smoothed_loss"], SEED_002_EPOCH_0["test_acc"]), "",
+        "| variant | seed | leaves the plateau (smoothed loss < %.2f) at iteration | "
+        "epoch-0 smoothed loss | epoch-0 test accuracy |" % PLATEAU_LOSS,
+        "| --- | ---: | ---: | ---: | ---: |"]
+    for name, rows in results.items():
+        for row in rows:
+            lines.append("| %s | %d | %s | %.3f | %.3f |" % (
+                name, row["seed"], row["plateau_exit"] or "not within the epoch",
+                row["loss"], row["test_acc"]))
+    lines += ["", "| variant | seeds | test accuracy, mean +- sd | range | plateau exit | "
+              "mean loss |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [summarize(name, rows) for name, rows in results.items()]
+    return "\n".join(lines) + "\n"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True, help="CIFAR-10 (any layout train.py reads)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--variant", action="append", default=None,
+                        help="baseline, resize=aligned, last_batch=keep or jpeg=QUALITY "
+                             "(repeatable; default: baseline)")
+    parser.add_argument("--out", default=os.path.join("runs", "seed_study"),
+                        help="folder of the study's runs")
+    parser.add_argument("--table", default=None, help="also write the Markdown table here")
+    parser.add_argument("--max-train-samples", type=int, default=0,
+                        help="train on the first N images only (a smoke run; 0: all)")
+    parser.add_argument("--max-test-samples", type=int, default=0,
+                        help="evaluate on the first N test images only (0: all)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    variants = args.variant or ["baseline"]
+    settings = {name: parse_variant(name) for name in variants}
+    results = {}
+    for name in variants:
+        results[name] = [run_one(args, settings[name], seed,
+                                 os.path.join(args.out, name.replace("=", "-"), "seed%d" % seed))
+                         for seed in args.seeds]
+    text = table(results)
+    print(text)
+    if args.table:
+        with open(args.table, "w") as handle:
+            handle.write(text)
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
