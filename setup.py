@@ -5,7 +5,8 @@ Why the pins (the one place they are explained; README "Installation" repeats it
   numpy stays below 1.24; numpy 1.23 has no wheels for Python 3.12, hence Python 3.8-3.11.
 - MXNet itself is an extra: ``mxnet`` (CPU) and ``mxnet-cu112`` (CUDA 11.2) install the same
   ``mxnet`` module and must never both be installed, so ``.[cpu]`` and ``.[gpu]`` each pull
-  exactly one of them.
+  exactly one of them. ``.[gpu]`` also pulls NVIDIA's pip wheels of the CUDA libraries the
+  GPU build links to but does not ship; only the driver must come from the system.
 - gluoncv 0.10.5.post0 (LR schedulers) pulls opencv-python, pandas, scipy and
   matplotlib; their newer releases need numpy >= 1.24 or numpy 2 and would replace our
   numpy and break ``import mxnet``. The upper bounds keep the last releases that accept
@@ -19,6 +20,20 @@ Why the pins (the one place they are explained; README "Installation" repeats it
 from setuptools import find_packages, setup
 
 MXNET_VERSION = "1.9.1"
+# NVIDIA's pip wheels of what mxnet-cu112's libmxnet.so links to (readelf -d), with the
+# soname each provides: cuDNN 8 (not 9: libcudnn.so.8), NCCL 2, and CUDA 11 components
+# (CUDA 11's sonames, so 11.8 builds serve a CUDA 11.2 program).
+CUDA_WHEELS = [
+    "nvidia-cudnn-cu11==8.9.6.50",        # libcudnn.so.8
+    "nvidia-nccl-cu11==2.21.5",           # libnccl.so.2
+    "nvidia-cuda-runtime-cu11==11.8.89",  # libcudart.so.11.0
+    "nvidia-cufft-cu11==10.9.0.58",       # libcufft.so.10
+    "nvidia-cublas-cu11==11.11.3.6",      # libcublas.so.11, libcublasLt.so.11
+    "nvidia-cusolver-cu11==11.4.1.48",    # libcusolver.so.11
+    "nvidia-curand-cu11==10.3.0.86",      # libcurand.so.10
+    "nvidia-cuda-nvrtc-cu11==11.8.89",    # libnvrtc.so.11.2
+    "nvidia-nvtx-cu11==11.8.86",          # libnvToolsExt.so.1
+]
 
 setup(
     name="gluon_cnn",
@@ -40,7 +55,9 @@ setup(
     ],
     extras_require={
         "cpu": ["mxnet==" + MXNET_VERSION],
-        "gpu": ["mxnet-cu112==" + MXNET_VERSION],
+        # libmxnet.so's CUDA 11 libraries, none shipped in the wheel (gluon_cnn/_cuda.py
+        # loads them before mxnet); each release checked to carry the soname it needs
+        "gpu": ["mxnet-cu112==" + MXNET_VERSION] + CUDA_WHEELS,
         "test": ["pytest>=7"],
         "onnx": ["onnx==1.17.0", "onnxruntime==1.32.0"],
         # benchmarks/compare_pytorch.py only; CPU build from the local wheel on our machines

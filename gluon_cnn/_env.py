@@ -98,10 +98,17 @@ def import_mxnet():
     check_environment()
     set_thread_defaults()
     set_memory_defaults()
+    from ._cuda import prepare_gpu_build
+    missing = prepare_gpu_build()  # the GPU build's CUDA libraries, before mxnet needs them
+    if missing:
+        raise IncompatibleEnvironment(missing)
     try:
         import mxnet
     except ImportError as err:
         raise IncompatibleEnvironment(
             "MXNet is not installed (%s); run: pip install -e '.[cpu]' for the CPU build or "
             "pip install -e '.[gpu]' for CUDA 11.2." % err) from None
+    except OSError as err:  # a shared library mxnet links to could not be loaded
+        raise IncompatibleEnvironment("MXNet could not be loaded: %s." % str(err).strip()) \
+            from None
     return mxnet

@@ -12,6 +12,7 @@ def launch(module_name):
     except ImportError as err:
         if type(err).__name__ != "IncompatibleEnvironment":
             raise
-        sys.exit("error: %s" % err)
+        print("error: %s" % err, file=sys.stderr)
+        sys.exit(2)
     from gluon_cnn.cli import run_main
     sys.exit(run_main(module.main))
