@@ -147,3 +147,14 @@ def test_last_batch_keep_trains_the_partial_batch(tmp_path):
     assert facts["iterations_per_epoch"] == 8 and facts["last_batch"] == "keep"  # 7 + 1 partial
     with pytest.raises(UserError, match="last_batch was keep, now discard"):
         run_training(quick_config(tmp_path, num_epochs=2, synthetic_samples=120, resume=True))
+
+
+def test_resume_of_a_finished_committed_run_changes_nothing(tmp_path):
+    out = tmp_path / "committed"
+    out.mkdir()
+    (out / "train.log").write_text("the run's log\n")
+    (out / "metrics.csv").write_text("epoch\n0\n")
+    with pytest.raises(UserError, match="--resume found no intact checkpoint"):
+        run_training(quick_config(tmp_path, out=str(out), resume=True))
+    assert (out / "train.log").read_text() == "the run's log\n"
+    assert sorted(os.listdir(out)) == ["metrics.csv", "train.log"]

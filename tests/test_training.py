@@ -252,3 +252,17 @@ def test_int8_calibration_of_a_batch_norm_network_is_clean_and_complete(tmp_path
                  if node["op"] in ("_sg_mkldnn_conv", "_contrib_quantize_v2")]
     assert len(quantized) > 20
     assert all("min_calib_range" in json.dumps(node.get("attrs", {})) for node in quantized)
+
+
+def test_evaluate_counts_on_the_devices_and_agrees_with_mxnets_metric():
+    from gluon_cnn.training import evaluate
+    net = mx.gluon.nn.Dense(5)
+    net.initialize(ctx=[mx.cpu(0), mx.cpu(1)])
+    images = np.random.RandomState(1).randint(0, 256, (70, 8, 8, 3)).astype(np.uint8)
+    labels = np.random.RandomState(2).randint(0, 5, 70)
+    metric = mx.metric.Accuracy()
+    for data, label in BatchIterator(images, labels, 16, 8):
+        metric.update([label], [net(data.as_in_context(mx.cpu(0)))])
+    for contexts in ([mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]):
+        assert evaluate(net, BatchIterator(images, labels, 32, 8), contexts) \
+            == pytest.approx(metric.get()[1])

@@ -118,6 +118,8 @@ def prepare_output(config):
     if existing and not config.resume:
         raise UserError("%s already holds a training run (%s); pass --resume to continue it "
                         "or choose another --out." % (config.out, ", ".join(existing)))
+    if config.resume:  # before anything is written there, train.log included
+        require_checkpoint(os.path.join(config.out, "checkpoints"))
     try:
         os.makedirs(config.out, exist_ok=True)
         probe = os.path.join(config.out, ".write-test")
@@ -128,6 +130,14 @@ def prepare_output(config):
         raise UserError("cannot write to the output directory %s (%s); choose another --out."
                         % (config.out, err.strerror or err)) from None
     return os.path.join(config.out, "checkpoints")
+
+
+def require_checkpoint(checkpoints):
+    """(path, state) of the checkpoint --resume continues from; a UserError if none."""
+    path, state = checkpoint.latest_valid(checkpoints)
+    if path is None:
+        raise UserError("--resume found no intact checkpoint in %s." % checkpoints)
+    return path, state
 
 
 def describe_resume(checkpoints, rank=0):
@@ -146,14 +156,27 @@ def select(split, limit):
     return (images[:limit], labels[:limit]) if limit else (images, labels)
 
 
+# Evaluation batches hold up to this many input pixels (256 images at 96 px), and up to
+# 1024 images: larger batches than training's run inference faster.
+EVAL_PIXELS, EVAL_MAX_BATCH = 256 * 96 * 96, 1024
+
+
+def eval_batch_size(batch_size, image_size):
+    return max(batch_size, min(EVAL_MAX_BATCH, EVAL_PIXELS // (image_size * image_size)))
+
+
 def evaluate(net, iterator, contexts):
-    """Top-1 accuracy of ``net`` (inference mode) over ``iterator``."""
-    metric = mx.metric.Accuracy()
+    """Top-1 accuracy of ``net`` (inference mode) over ``iterator``. The correct counts stay
+    on the devices until the end, so the engine runs the batches without waiting for each."""
+    correct = [mx.nd.zeros((1,), ctx=ctx) for ctx in contexts]
+    total = 0
     for data, label in iterator:
         datas = gluon.utils.split_and_load(data, contexts, even_split=False)
         labels = gluon.utils.split_and_load(label, contexts, even_split=False)
-        metric.update(labels, [as_float32(net(x)) for x in datas])
-    return metric.get()[1]
+        for count, x, y in zip(correct, datas, labels):
+            count += (as_float32(net(x)).argmax(axis=1) == y).sum()
+        total += label.shape[0]
+    return sum(count.asscalar() for count in correct) / total
 
 
 def as_float32(array):
@@ -245,7 +268,8 @@ def _train(config, contexts, kvstore, rank, workers):
                                   shuffle=True, augment=config.augment,
                                   last_batch=config.last_batch, seed=config.seed,
                                   resize=config.resize)
-    test_batches = BatchIterator(*test_split, config.batch_size, config.image_size,
+    eval_batch = eval_batch_size(config.batch_size, config.image_size)
+    test_batches = BatchIterator(*test_split, eval_batch, config.image_size,
                                  resize=config.resize)
 
     net = get_model(config.net, classes=classes, in_channels=train_split[0].shape[3])
@@ -291,9 +315,7 @@ def _train(config, contexts, kvstore, rank, workers):
     smoothed, position = SmoothedLoss(), {"epoch": 0, "batch": 0, "accuracy": [0.0, 0],
                                           "seconds": 0.0}
     if config.resume:
-        path, state = checkpoint.latest_valid(checkpoints)
-        if path is None:
-            raise UserError("--resume found no intact checkpoint in %s." % checkpoints)
+        path, state = require_checkpoint(checkpoints)
         differences = describe_differences(state["config"], run_facts)
         if differences:
             raise UserError("cannot resume from %s: it was trained with different settings (%s)."
@@ -371,7 +393,7 @@ def _train(config, contexts, kvstore, rank, workers):
                 continue
             running_acc = accuracy.get()[1]
             # seed 002's "Train acc": a full pass over the training set in inference mode
-            train_acc = (evaluate(net, BatchIterator(*train_split, config.batch_size,
+            train_acc = (evaluate(net, BatchIterator(*train_split, eval_batch,
                                                      config.image_size, resize=config.resize),
                                   contexts)
                          if config.eval_train else running_acc)
