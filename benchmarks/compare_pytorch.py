@@ -235,13 +235,13 @@ def main():
     images = lambda run: args.batch_size / median[run]  # noqa: E731
     train_gflop = 6 * 0.2291571 * args.batch_size  # 229.16 M MACs per image forward
     sys.path.insert(0, ROOT)
-    from gluon_cnn.bench import cpu_peak_gflops
-    peak = cpu_peak_gflops()
+    from gluon_cnn.bench import cpu_peak_gflops, read_cpuinfo
+    peak, peak_basis = cpu_peak_gflops()
     lines = [
         "googlenet (seed 002), batch %d, %d px, %d parameters in both; medians of %d "
         "rounds" % (args.batch_size, args.image_size, params.pop(), args.rounds),
-        "machine: %d cores, peak %.1f GFLOP/s (cores x 32 FLOP/cycle x clock)" % (
-            os.cpu_count(), peak or 0),
+        "machine: %s; theoretical peak %.1f GFLOP/s (%s)" % (
+            read_cpuinfo()[0], peak or 0, peak_basis),
         "%-34s %10s %10s %12s" % ("", "img/s", "ms/step", "peak RSS MiB")]
     for run in runs:
         lines.append("%-34s %10.1f %10.1f %12.0f" % ("%s %s" % run, images(run),

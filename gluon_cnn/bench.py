@@ -20,26 +20,78 @@ from .models import get_model, with_aux_outputs
 from .training.devices import amp_dtype
 from .training.loop import as_float32, compile_for_training, train_step
 
-SP_FLOPS_PER_CYCLE = 32  # AVX2: two 8-wide fused multiply-adds per cycle per core
+GEMM_SIZE = 2048  # the matrix product that measures the achievable peak
 
 
-def cpu_peak_gflops():
-    """cores x 32 single-precision FLOP per cycle x nominal clock (from /proc/cpuinfo)."""
-    clock_ghz = None
-    try:
-        with open("/proc/cpuinfo") as handle:
-            text = handle.read()
-        match = re.search(r"model name.*@ ([\d.]+)GHz", text)
-        if match:
-            clock_ghz = float(match.group(1))
-        else:
-            match = re.search(r"cpu MHz\s*:\s*([\d.]+)", text)
-            clock_ghz = float(match.group(1)) / 1000 if match else None
-    except OSError:
-        pass
-    if clock_ghz is None:
-        return None
-    return physical_cores() * SP_FLOPS_PER_CYCLE * clock_ghz
+def read_cpuinfo(text=None):
+    """(model name, set of flags, clock in GHz or None) from /proc/cpuinfo's text. The
+    clock is the nominal one in the model name ("@ 2.80GHz") where given, else "cpu MHz"."""
+    if text is None:
+        try:
+            with open("/proc/cpuinfo") as handle:
+                text = handle.read()
+        except OSError:
+            return "unknown", set(), None
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
+    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
+    clock = re.search(r"@ ([\d.]+)GHz", model.group(1)) if model else None
+    if clock:
+        ghz = float(clock.group(1))
+    else:
+        mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
+        ghz = float(mhz.group(1)) / 1000 if mhz else None
+    return (model.group(1).strip() if model else "unknown",
+            set(flags.group(1).split()) if flags else set(), ghz)
+
+
+def flops_per_cycle(flags, model=""):
+    """(single-precision FLOP per cycle per core, what it assumes) for the widest vector
+    unit the CPU reports: vector width x 2 (a fused multiply-add) x FMA units."""
+    if "avx512f" in flags:
+        if "AMD" in model:  # Zen 4 runs AVX-512 on 256-bit units
+            return 32, "AVX-512 on 256-bit units (AMD): 2 x 8-wide FMA"
+        return 64, "AVX-512: 2 x 16-wide FMA units (Xeon Scalable; 1-unit parts reach half)"
+    if "avx2" in flags and "fma" in flags:
+        return 32, "AVX2: 2 x 8-wide FMA units"
+    if "avx" in flags:
+        return 16, "AVX: 8-wide multiply + 8-wide add"
+    return 8, "SSE: 4-wide multiply + 4-wide add"
+
+
+def cpu_peak_gflops(cpuinfo_text=None, cores=None):
+    """(theoretical single-precision peak in GFLOP/s or None, how it was computed)."""
+    model, flags, ghz = read_cpuinfo(cpuinfo_text)
+    per_cycle, unit = flops_per_cycle(flags, model)
+    cores = cores or physical_cores()
+    if ghz is None:
+        return None, "clock unknown"
+    return cores * per_cycle * ghz, "%d cores x %d FLOP/cycle (%s) x %.2f GHz" % (
+        cores, per_cycle, unit, ghz)
+
+
+_MEASURED_PEAK = {}
+
+
+def measured_peak_gflops(ctx=None, size=GEMM_SIZE, repeats=5):
+    """What this process achieves on a large single-precision matrix product through MXNet:
+    a FullyConnected layer, which runs oneDNN's inner product on the CPU (``mx.nd.dot`` goes
+    to the BLAS, 3x slower here); the median of ``repeats``; measured once per device."""
+    ctx = ctx or mx.cpu()
+    key = str(ctx)
+    if key not in _MEASURED_PEAK:
+        a = mx.nd.random.uniform(shape=(size, size), ctx=ctx)
+        b = mx.nd.random.uniform(shape=(size, size), ctx=ctx)
+
+        def product():
+            mx.nd.FullyConnected(a, b, no_bias=True, num_hidden=size).wait_to_read()
+        product()  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            times.append(time.perf_counter() - start)
+        _MEASURED_PEAK[key] = 2 * size ** 3 / statistics.median(times) / 1e9
+    return _MEASURED_PEAK[key]
 
 
 def peak_rss_mib():
@@ -109,17 +161,24 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
     work = Workload(net_name, batch_size, image_size, hybridize, classes, ctx,
                     training=mode != "infer", use_amp=use_amp)
     macs = work.forward_macs
-    peak = cpu_peak_gflops() if ctx.device_type == "cpu" else None
+    peak, peak_basis = (cpu_peak_gflops() if ctx.device_type == "cpu"
+                        else (None, "not known for %s" % ctx))
+    achievable = measured_peak_gflops(ctx)
     result = {"net": net_name, "batch_size": batch_size, "image_size": image_size,
-              "device": str(ctx), "precision": precision,
+              "device": str(ctx), "cpu": read_cpuinfo()[0] if ctx.device_type == "cpu" else None,
+              "precision": precision,
               "hybridize": hybridize, "threads": os.environ.get("OMP_NUM_THREADS"),
-              "forward_gmacs_per_image": macs / 1e9, "peak_gflops": peak}
+              "forward_gmacs_per_image": macs / 1e9, "peak_gflops": peak,
+              "peak_basis": peak_basis, "measured_peak_gflops": achievable,
+              "measured_peak_basis": "float32 %dx%d matrix product (FullyConnected, oneDNN), "
+                                     "median of 5" % (GEMM_SIZE, GEMM_SIZE)}
 
     def report(kind, ms, flop_per_image):
         images = batch_size / (ms / 1000)
         gflops = images * flop_per_image / 1e9
         result[kind] = {"ms_per_step": ms, "images_per_sec": images, "gflops": gflops,
-                        "share_of_peak": gflops / peak if peak else None}
+                        "share_of_peak": gflops / peak if peak else None,
+                        "share_of_measured_peak": gflops / achievable}
 
     def repeat(step):
         def run_steps(count):
@@ -139,18 +198,24 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
 
 
 def format_result(result):
-    lines = ["%s, batch %d, %dx%d px, %s, %s, %s, OMP_NUM_THREADS=%s" % (
+    lines = ["%s, batch %d, %dx%d px, %s%s, %s, %s, OMP_NUM_THREADS=%s" % (
         result["net"], result["batch_size"], result["image_size"], result["image_size"],
-        result["device"], result["precision"],
-        "hybridized" if result["hybridize"] else "imperative", result["threads"])]
+        result["device"], " (%s)" % result["cpu"] if result.get("cpu") else "",
+        result["precision"], "hybridized" if result["hybridize"] else "imperative",
+        result["threads"])]
     for kind in ("train", "infer"):
         if kind in result:
             figures = result[kind]
-            share = ("%.1f%% of %.0f GFLOP/s peak" % (100 * figures["share_of_peak"],
-                                                       result["peak_gflops"])
-                     if figures["share_of_peak"] else "peak unknown")
+            shares = ["%.1f%% of the %.0f GFLOP/s measured" % (
+                100 * figures["share_of_measured_peak"], result["measured_peak_gflops"])]
+            if figures["share_of_peak"]:
+                shares.append("%.1f%% of the %.0f GFLOP/s theoretical peak" % (
+                    100 * figures["share_of_peak"], result["peak_gflops"]))
             lines.append("  %-5s %8.1f images/s  %8.1f ms/step  %7.1f GFLOP/s  (%s)" % (
                 kind, figures["images_per_sec"], figures["ms_per_step"], figures["gflops"],
-                share))
+                "; ".join(shares)))
+    lines.append("  theoretical peak: %s" % result["peak_basis"])
+    lines.append("  measured peak: %.0f GFLOP/s, %s" % (result["measured_peak_gflops"],
+                                                       result["measured_peak_basis"]))
     lines.append("  peak resident memory %.0f MiB" % result["peak_rss_mib"])
     return "\n".join(lines)

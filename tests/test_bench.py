@@ -33,3 +33,35 @@ def test_bench_bad_input_is_one_clear_line():
         result = run_script("bench.py", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+CPUINFO = """processor\t: 0
+model name\t: %s
+cpu MHz\t\t: 2599.998
+flags\t\t: fpu sse sse2 %s
+"""
+
+
+@pytest.mark.parametrize("model, flags, per_cycle, ghz", [
+    ("Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz", "avx avx2 fma avx512f avx512bw", 64, 2.8),
+    ("Intel(R) Xeon(R) Processor", "avx avx2 fma avx512f amx_tile", 64, 2.599998),
+    ("AMD EPYC 7B13 64-Core Processor", "avx avx2 fma", 32, 2.599998),
+    ("AMD EPYC 9B14 96-Core Processor", "avx avx2 fma avx512f", 32, 2.599998),
+    ("Some CPU", "avx", 16, 2.599998),
+])
+def test_theoretical_peak_follows_the_vector_unit_and_clock(model, flags, per_cycle, ghz):
+    from gluon_cnn.bench import cpu_peak_gflops
+    peak, basis = cpu_peak_gflops(CPUINFO % (model, flags), cores=2)
+    assert peak == pytest.approx(2 * per_cycle * ghz)
+    assert ("%d FLOP/cycle" % per_cycle) in basis and "2 cores" in basis
+
+
+def test_bench_reports_both_peaks_and_never_more_than_the_theoretical_one():
+    result = run_script("bench.py", *TINY)
+    figures = json.loads(result.stdout)
+    assert figures["measured_peak_gflops"] > 0 and figures["peak_gflops"] > 0
+    assert "FLOP/cycle" in figures["peak_basis"]
+    for mode in ("train", "infer"):
+        assert 0 < figures[mode]["share_of_peak"] <= 1
+        assert figures[mode]["share_of_measured_peak"] == pytest.approx(
+            figures[mode]["gflops"] / figures["measured_peak_gflops"])
