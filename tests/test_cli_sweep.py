@@ -8,12 +8,14 @@ import sys
 import pytest
 
 from conftest import ROOT
-from gluon_cnn.cli import bench, export, launch, plot, predict, summary, train
+from gluon_cnn.cli import (bench, export, inspect_run, launch, plot, predict, summary, train,
+                           visualize)
 from helpers import quick_config, write_image_folder
 
 VALUES = ("0", "-1", "nonsense", "")
 TOOLS = {"train": train, "export": export, "predict": predict, "bench": bench,
-         "summary": summary, "plot": plot, "launch": launch}
+         "summary": summary, "plot": plot, "launch": launch, "inspect_run": inspect_run,
+         "visualize": visualize}
 
 
 def value_options(module):
@@ -48,6 +50,8 @@ def base_arguments(tool, run, image, case):
         "summary": ["--net", "lenet5"],
         "plot": [run, "--output", "plot%d.png" % case],
         "launch": ["-n", "1", "-s", "1", "--timeout", "60"],
+        "inspect_run": [run, "--out", "inspect%d" % case],
+        "visualize": ["--net", "lenet5", "--image", image, "--out", "vis%d" % case],
     }[tool]
 
 

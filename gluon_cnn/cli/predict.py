@@ -49,9 +49,10 @@ def preprocess(image, size, resize="imresize"):
 
 
 def training_resize(recipe):
-    """The resize mode an export was trained with; exports that predate the choice were
-    trained with MXNet's aligned batch resize."""
-    return recipe.get("resize") if recipe.get("resize") in RESIZE_MODES else "aligned"
+    """The resize mode an export was trained with: its record's, the default without one,
+    and MXNet's aligned batch resize for exports that predate the choice ("bilinear")."""
+    resize = recipe.get("resize", RESIZE_MODES[0])
+    return resize if resize in RESIZE_MODES else "aligned"
 
 
 def build_parser():
