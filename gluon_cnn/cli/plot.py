@@ -1,7 +1,7 @@
 """Draw learning curves of one or several training runs on one figure (PNG)."""
 import os
 
-from ..plot import plot_runs
+from ..plot import plot_runs, seed_table
 from . import check_output_file, new_parser
 
 
@@ -15,11 +15,18 @@ def build_parser():
                         help="add seed 002's published GoogLeNet curve for comparison")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the output file if it exists")
+    parser.add_argument("--table", action="store_true",
+                        help="print a Markdown table of the run's epochs beside seed 002's "
+                             "instead of drawing")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.table:
+        for run in args.runs:
+            print(seed_table(run))
+        return
     output = args.output or os.path.join(
         args.runs[0], "curves.png" if len(args.runs) == 1 else "compare.png")
     check_output_file(output, "--output", args.overwrite)
