@@ -24,7 +24,9 @@ a Markdown table (``--table``)::
 """
 import argparse
 import csv
+import logging
 import os
+import shutil
 import statistics
 import sys
 
@@ -37,6 +39,7 @@ from gluon_cnn.errors import UserError  # noqa: E402
 from gluon_cnn.training import TrainConfig, train  # noqa: E402
 from gluon_cnn.training.run_log import run_files_in  # noqa: E402
 
+log = logging.getLogger("gluon_cnn.seed_study")
 PLATEAU_LOSS = 2.20
 SEED_002_EPOCH_0 = {"smoothed_loss": 2.03005, "test_acc": 0.28670}
 VARIANT_SETTINGS = {"resize": str, "last_batch": str, "jpeg": int}
@@ -85,13 +88,16 @@ def run_one(args, settings, seed, folder):
         data_dir = args.data_dir
         if "jpeg" in settings:
             data_dir = reencoded_copy(args.data_dir, settings["jpeg"],
-                                      os.path.join(args.out, "data-jpeg%d" % settings["jpeg"]))
+                                      os.path.join(args.work_dir, "data-jpeg%d"
+                                                   % settings["jpeg"]))
         overrides = {key: value for key, value in settings.items() if key != "jpeg"}
         checkpoints = os.path.join(folder, "checkpoints")
         resume = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
         if not resume and os.path.isdir(folder) and run_files_in(folder):
-            raise UserError("%s holds an unfinished run without a checkpoint; delete it to "
-                            "run it again." % folder)
+            # the study's own run, stopped before its first checkpoint (or carried to another
+            # machine without it): its partial logs are worth nothing, so it starts over
+            log.warning("%s: unfinished and without a checkpoint; training it again", folder)
+            shutil.rmtree(folder)
         train(TrainConfig(net="googlenet", data_dir=data_dir, num_epochs=1, seed=seed,
                           eval_train=False, log_interval=1, progress=False, out=folder,
                           resume=resume, max_train_samples=args.max_train_samples,
@@ -142,6 +148,8 @@ def build_parser():
                              "(repeatable; default: baseline)")
     parser.add_argument("--out", default=os.path.join("runs", "seed_study"),
                         help="folder of the study's runs")
+    parser.add_argument("--work-dir", default=os.path.join("runs", "seed_study-data"),
+                        help="folder for the re-encoded data copies of jpeg=QUALITY")
     parser.add_argument("--table", default=None, help="also write the Markdown table here")
     parser.add_argument("--max-train-samples", type=int, default=0,
                         help="train on the first N images only (a smoke run; 0: all)")

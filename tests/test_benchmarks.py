@@ -34,16 +34,24 @@ def test_seed_study_runs_reads_and_tabulates_each_variant(tmp_path):
     data = write_image_folder(str(tmp_path / "data"), per_class=(24, 4), size=32)
     out = tmp_path / "study"
     argv = ["--data-dir", data, "--seeds", "0", "1", "--variant", "baseline", "--variant",
-            "jpeg=75", "--out", str(out), "--table", str(tmp_path / "table.md"),
+            "jpeg=75", "--out", str(out), "--work-dir", str(tmp_path / "data-copies"),
+            "--table", str(tmp_path / "table.md"),
             "--max-train-samples", "64"]
     seed_study.main(argv)
     text = (tmp_path / "table.md").read_text()
     assert text.count("| baseline | ") == 3 and text.count("| jpeg=75 | ") == 3  # 2 rows + summary
-    assert os.path.isdir(out / "data-jpeg75" / "train" / "cat")
+    assert os.path.isdir(tmp_path / "data-copies" / "data-jpeg75" / "train" / "cat")
     # a second call reads the finished runs instead of training them again
     before = os.path.getmtime(out / "baseline" / "seed0" / "metrics.csv")
     seed_study.main(argv)
     assert os.path.getmtime(out / "baseline" / "seed0" / "metrics.csv") == before
+    # a run stopped before its first checkpoint starts over
+    import shutil
+    unfinished = out / "baseline" / "seed1"
+    os.remove(unfinished / "metrics.csv")
+    shutil.rmtree(unfinished / "checkpoints")
+    seed_study.main(argv)
+    assert (unfinished / "metrics.csv").exists()
     with pytest.raises(seed_study.UserError, match="--variant takes baseline"):
         seed_study.parse_variant("momentum=0.9")
 
