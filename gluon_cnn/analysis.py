@@ -2,7 +2,6 @@
 model code, as a confusion matrix, per-class precision and recall, the most confused pairs
 and a grid of the mistakes it was surest of."""
 import csv
-import json
 import math
 import os
 
@@ -13,23 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import deploy  # noqa: E402
-from .data import RESIZE_MODES, BatchIterator, load_dataset  # noqa: E402
+from .data import RESIZE_MODES, BatchIterator  # noqa: E402
 from .errors import UserError  # noqa: E402
+from .runs import read_run_config, run_dataset  # noqa: E402
 
 OUTPUTS = ("confusion.png", "per_class.csv", "confused_pairs.csv", "mistakes.png")
-
-
-def read_run_config(run_dir):
-    """The run's config.json; one sentence when ``run_dir`` is not a run folder."""
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
-        raise UserError("%s is not a training run folder: it has no config.json." % run_dir)
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except ValueError:
-        raise UserError("%s is not valid JSON; is %s a training run folder?" % (path, run_dir)) \
-            from None
 
 
 def confusion_matrix(labels, predictions, classes):
@@ -143,10 +130,7 @@ def inspect_run(run_dir, out_dir=None, model=None, data_dir=None, max_samples=0,
     names = recipe.get("classes") or config.get("class_names")
     size = config["image_size"]
     resize = recipe.get("resize") if recipe.get("resize") in RESIZE_MODES else "aligned"
-    splits = load_dataset(config["dataset"], data_dir or config.get("data_dir"), size,
-                          synthetic_samples=(config["synthetic_samples"],
-                                             max(1, config["synthetic_samples"] // 4)),
-                          seed=config["seed"])
+    splits = run_dataset(config, data_dir)
     images, labels = splits.test
     if max_samples:
         images, labels = images[:max_samples], labels[:max_samples]

@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import mxnet as mx  # noqa: E402
-import numpy as np  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 from . import deploy  # noqa: E402
@@ -68,30 +67,40 @@ def stage_outputs(net, batch):
     return outputs
 
 
-def _grid(count):
-    columns = math.ceil(math.sqrt(count))
-    return math.ceil(count / columns), columns
-
-
-def draw_filters(weight, path, title):
-    """Each filter as a small image (RGB for 3 input channels, else the mean over them),
-    scaled to its own range. Returns the number of panels."""
-    weight = weight.asnumpy() if hasattr(weight, "asnumpy") else weight
-    rows, columns = _grid(len(weight))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.6),
-                                squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, kernel in zip(axes.flat, weight):
-        picture = kernel.transpose(1, 2, 0) if kernel.shape[0] == 3 else kernel.mean(axis=0)
-        low, high = picture.min(), picture.max()
-        axis.imshow((picture - low) / (high - low + 1e-12), cmap=None if picture.ndim == 3
-                    else "gray", interpolation="nearest")
-    figure.suptitle(title, fontsize=9)
+def _save(figure, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return len(weight)
+
+
+def _draw_grid(pictures, path, title, show, scale=1.2):
+    """One panel per picture in a near-square grid, ``show(axis, picture)`` drawing each.
+    Returns the number of panels."""
+    columns = math.ceil(math.sqrt(len(pictures)))
+    rows = math.ceil(len(pictures) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(scale * columns, scale * rows + 0.6),
+                                squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, picture in zip(axes.flat, pictures):
+        show(axis, picture)
+    figure.suptitle(title, fontsize=9)
+    _save(figure, path)
+    return len(pictures)
+
+
+def _show_filter(axis, kernel):
+    """RGB for 3 input channels, else the mean over them, scaled to the filter's range."""
+    picture = kernel.transpose(1, 2, 0) if kernel.shape[0] == 3 else kernel.mean(axis=0)
+    low, high = picture.min(), picture.max()
+    axis.imshow((picture - low) / (high - low + 1e-12),
+                cmap=None if picture.ndim == 3 else "gray", interpolation="nearest")
+
+
+def draw_filters(weight, path, title):
+    """Each filter as a small image. Returns the number of panels."""
+    weight = weight.asnumpy() if hasattr(weight, "asnumpy") else weight
+    return _draw_grid(list(weight), path, title, _show_filter, scale=1.1)
 
 
 def draw_stage(name, index, output, path, max_channels=64, class_names=None):
@@ -100,31 +109,20 @@ def draw_stage(name, index, output, path, max_channels=64, class_names=None):
     number of panels."""
     values = output[0].asnumpy()
     title = "blk%d %s: output %s" % (index, name, tuple(output.shape))
-    if values.ndim != 3:
-        figure, axis = plt.subplots(figsize=(max(4, 0.5 * values.size), 3))
-        labels = class_names if class_names and len(class_names) == values.size else \
-            [str(i) for i in range(values.size)]
-        axis.bar(range(values.size), values.ravel())
-        axis.set_xticks(range(values.size), labels=labels, rotation=45, ha="right", fontsize=7)
-        axis.set(title=title, ylabel="score (logit)")
-        panels = 1
-    else:
-        shown = values[:max_channels]
-        rows, columns = _grid(len(shown))
-        figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.2 * rows + 0.6),
-                                    squeeze=False)
-        for axis in axes.flat:
-            axis.axis("off")
-        for axis, channel in zip(axes.flat, shown):
-            axis.imshow(channel, cmap="viridis", interpolation="nearest")
-        figure.suptitle(title + ("" if len(shown) == len(values) else
-                                 ", first %d of %d channels" % (len(shown), len(values))),
-                        fontsize=9)
-        panels = len(shown)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return panels
+    if values.ndim == 3:
+        shown = list(values[:max_channels])
+        if len(shown) < len(values):
+            title += ", first %d of %d channels" % (len(shown), len(values))
+        return _draw_grid(shown, path, title, lambda axis, channel: axis.imshow(
+            channel, cmap="viridis", interpolation="nearest"))
+    figure, axis = plt.subplots(figsize=(max(4, 0.5 * values.size), 3))
+    labels = class_names if class_names and len(class_names) == values.size else \
+        [str(i) for i in range(values.size)]
+    axis.bar(range(values.size), values.ravel())
+    axis.set_xticks(range(values.size), labels=labels, rotation=45, ha="right", fontsize=7)
+    axis.set(title=title, ylabel="score (logit)")
+    _save(figure, path)
+    return 1
 
 
 def visualize(net, batch, out_dir, max_channels=64, class_names=None):

@@ -1,10 +1,11 @@
 """Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
 optionally an INT8 copy calibrated on the run's training images and an ONNX copy."""
-import json
 import os
 
 from .. import deploy
-from ..data import BatchIterator, load_dataset, to_network_input
+from ..analysis import predict_split
+from ..data import to_network_input
+from ..runs import read_run_config, run_dataset, run_resize
 from ..errors import UserError
 from . import check_output_file, new_parser
 
@@ -30,27 +31,6 @@ def build_parser():
     return parser
 
 
-def run_config(run):
-    path = os.path.join(run, "config.json")
-    if not os.path.isfile(path):
-        raise UserError("%s has no config.json; is it a training run folder?" % run)
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except ValueError:
-        raise UserError("%s is not valid JSON; is %s a training run folder?" % (path, run)) \
-            from None
-
-
-def accuracy(predict, iterator):
-    """Top-1 accuracy of a predictor (numpy logits) over an iterator of NDArray batches."""
-    correct = total = 0
-    for data, label in iterator:
-        correct += int((predict(data.asnumpy()).argmax(axis=1) == label.asnumpy()).sum())
-        total += label.shape[0]
-    return correct / total
-
-
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.calib_samples <= 0:
@@ -60,7 +40,7 @@ def main(argv=None):
                         % args.max_test_samples)
     # The run's own export (the default prefix) is rewritten from its own checkpoint; any
     # other existing export is replaced only when asked.
-    prefix = args.prefix or os.path.join(args.run, run_config(args.run)["net"])
+    prefix = args.prefix or os.path.join(args.run, read_run_config(args.run)["net"])
     check_output_file(prefix + "-symbol.json", "--prefix", args.overwrite or not args.prefix)
     symbol_file, params_file = deploy.export_checkpoint(args.run, prefix, args.checkpoint)
     print(symbol_file)
@@ -73,13 +53,9 @@ def main(argv=None):
         print(exports["onnx"])
     if not (args.int8 or args.evaluate):
         return
-    config = run_config(args.run)
-    size = config["image_size"]
-    resize = config.get("resize", "aligned")  # runs that predate the choice were aligned
-    splits = load_dataset(config["dataset"], config.get("data_dir"), size,
-                          synthetic_samples=(config["synthetic_samples"],
-                                             max(1, config["synthetic_samples"] // 4)),
-                          seed=config["seed"])
+    config = read_run_config(args.run)
+    size, resize = config["image_size"], run_resize(config)
+    splits = run_dataset(config)
     if args.int8:
         calibration = to_network_input(splits.train[0][:args.calib_samples], size,
                                        resize=resize)
@@ -93,6 +69,6 @@ def main(argv=None):
             images, labels = images[:args.max_test_samples], labels[:args.max_test_samples]
         for kind, model in exports.items():
             predict, _ = deploy.load_predictor(model)
+            predicted = predict_split(predict, images, labels, size, resize).argmax(axis=1)
             print("%s test accuracy: %.4f on %d images" % (
-                kind, accuracy(predict, BatchIterator(images, labels, 64, size, resize=resize)),
-                len(labels)))
+                kind, float((predicted == labels).mean()), len(labels)))
