@@ -185,3 +185,15 @@ def test_global_pool_networks_take_any_size():
     net.initialize()
     for size in (32, 96, 150):
         assert net(mx.nd.zeros((1, 3, size, size))).shape == (1, 10)
+
+
+def test_every_name_has_its_own_def_and_a_duplicate_is_refused():
+    import inspect
+    from gluon_cnn.models import registry
+    for name in gluon_cnn.list_models():
+        builder = registry._BUILDERS[name]
+        assert builder.__name__ == name and "def %s(" % name in inspect.getsource(builder)
+    with pytest.raises(ValueError, match="a model named vgg16 is already registered"):
+        def vgg16():
+            return None
+        registry.register_model(vgg16)

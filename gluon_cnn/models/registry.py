@@ -11,7 +11,10 @@ _BUILDERS = {}
 
 
 def register_model(builder):
-    """Add ``builder`` to the zoo under its function name."""
+    """Add ``builder`` to the zoo under its function name; a name taken twice is an error."""
+    if builder.__name__ in _BUILDERS:
+        raise ValueError("a model named %s is already registered (by %s.%s)" % (
+            builder.__name__, _BUILDERS[builder.__name__].__module__, builder.__name__))
     _BUILDERS[builder.__name__] = builder
     return builder
 

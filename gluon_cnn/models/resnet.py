@@ -49,13 +49,51 @@ class ResNet(Classifier):
             self.output = nn.Dense(classes, in_units=previous, prefix="classifier_")
 
 
-def _register_resnet(depth):
-    def builder(classes=1000, **kwargs):
-        return ResNet(depth, classes=classes, **kwargs)
-    builder.__name__ = "resnet%d" % depth
-    builder.__doc__ = "ResNet-%d v1 (%s blocks)." % (depth, RESNET_SPECS[depth][0].__name__)
-    return register_model(builder)
+@register_model
+def resnet18(classes=1000, **kwargs):
+    """ResNet-18 v1, basic blocks.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016, Table 1.
+    """
+    return ResNet(18, classes=classes, **kwargs)
 
 
-for _depth in RESNET_SPECS:
-    _register_resnet(_depth)
+@register_model
+def resnet34(classes=1000, **kwargs):
+    """ResNet-34 v1, basic blocks.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016, Table 1.
+    """
+    return ResNet(34, classes=classes, **kwargs)
+
+
+@register_model
+def resnet50(classes=1000, **kwargs):
+    """ResNet-50 v1, bottleneck blocks.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016, Table 1.
+    """
+    return ResNet(50, classes=classes, **kwargs)
+
+
+@register_model
+def resnet101(classes=1000, **kwargs):
+    """ResNet-101 v1, bottleneck blocks.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016, Table 1.
+    """
+    return ResNet(101, classes=classes, **kwargs)
+
+
+@register_model
+def resnet152(classes=1000, **kwargs):
+    """ResNet-152 v1, bottleneck blocks.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition",
+    CVPR 2016, Table 1.
+    """
+    return ResNet(152, classes=classes, **kwargs)

@@ -18,7 +18,6 @@ VGG_CONFIGS = {
     "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
           512, 512, 512, 512, "M"],
 }
-VGG_DEPTHS = {11: "A", 13: "B", 16: "D", 19: "E"}
 
 
 def make_stages(config, batch_norm, in_channels):
@@ -51,15 +50,65 @@ class VGG(Classifier):
                             nn.Dense(classes))
 
 
-def _register_vgg(depth, batch_norm):
-    def builder(classes=1000, **kwargs):
-        return VGG(VGG_DEPTHS[depth], classes=classes, batch_norm=batch_norm, **kwargs)
-    builder.__name__ = "vgg%d%s" % (depth, "_bn" if batch_norm else "")
-    builder.__doc__ = "VGG-%d (configuration %s)%s." % (
-        depth, VGG_DEPTHS[depth], " with batch normalization" if batch_norm else "")
-    return register_model(builder)
+@register_model
+def vgg11(classes=1000, **kwargs):
+    """VGG-11, configuration A.
+
+    Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015, Table 1.
+    """
+    return VGG("A", classes=classes, **kwargs)
 
 
-for _depth in VGG_DEPTHS:
-    for _batch_norm in (False, True):
-        _register_vgg(_depth, _batch_norm)
+@register_model
+def vgg11_bn(classes=1000, **kwargs):
+    """VGG-11, configuration A, with batch normalization after every convolution."""
+    return VGG("A", classes=classes, batch_norm=True, **kwargs)
+
+
+@register_model
+def vgg13(classes=1000, **kwargs):
+    """VGG-13, configuration B.
+
+    Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015, Table 1.
+    """
+    return VGG("B", classes=classes, **kwargs)
+
+
+@register_model
+def vgg13_bn(classes=1000, **kwargs):
+    """VGG-13, configuration B, with batch normalization after every convolution."""
+    return VGG("B", classes=classes, batch_norm=True, **kwargs)
+
+
+@register_model
+def vgg16(classes=1000, **kwargs):
+    """VGG-16, configuration D.
+
+    Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015, Table 1.
+    """
+    return VGG("D", classes=classes, **kwargs)
+
+
+@register_model
+def vgg16_bn(classes=1000, **kwargs):
+    """VGG-16, configuration D, with batch normalization after every convolution."""
+    return VGG("D", classes=classes, batch_norm=True, **kwargs)
+
+
+@register_model
+def vgg19(classes=1000, **kwargs):
+    """VGG-19, configuration E.
+
+    Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015, Table 1.
+    """
+    return VGG("E", classes=classes, **kwargs)
+
+
+@register_model
+def vgg19_bn(classes=1000, **kwargs):
+    """VGG-19, configuration E, with batch normalization after every convolution."""
+    return VGG("E", classes=classes, batch_norm=True, **kwargs)
