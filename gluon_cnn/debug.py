@@ -7,12 +7,12 @@ would not inside the cached graph), and one symbolic shape inference gives every
 output shape and every parameter's shape.
 """
 import collections
-import contextlib
-import io
 import json
 
 import mxnet as mx
 from mxnet.gluon import nn
+
+from .models.base import infer_shape_quietly
 
 LayerRow = collections.namedtuple(
     "LayerRow", "block depth name kind output_shape params trainable macs")
@@ -67,8 +67,7 @@ def trace(net, input_shape):
             seen.add(id(block))
             blocks.append(block)
     group = mx.sym.Group([outputs[id(block)] for block in blocks])
-    with contextlib.redirect_stdout(io.StringIO()):  # infer_shape prints before raising
-        arg_shapes, out_shapes, aux_shapes = group.infer_shape(data=tuple(input_shape))
+    arg_shapes, out_shapes, aux_shapes = infer_shape_quietly(group, data=tuple(input_shape))
     param_shapes = dict(zip(group.list_arguments() + group.list_auxiliary_states(),
                             arg_shapes + aux_shapes))
     rows = []
@@ -110,6 +109,12 @@ def stage_shapes(net, input_shape):
     return [(row.name, row.output_shape) for row in rows if id(row.block) in wanted]
 
 
+def stage_line(index, name, shape):
+    """The debug mode's line for the ``index``-th (from 0) top-level block, as seed 002
+    printed it, with the block's name."""
+    return "blk%d output: %s  (%s)" % (index + 1, shape, name)
+
+
 def print_stage_shapes_on_forward(net, printer=print):
     """Debug mode: after each forward pass print ``blkN output: shape`` for every stage.
 
@@ -126,7 +131,7 @@ def print_stage_shapes_on_forward(net, printer=print):
         if shape not in cache:
             cache[shape] = stage_shapes(block, shape)
         for index, (name, out_shape) in enumerate(cache[shape]):
-            printer("blk%d output: %s  (%s)" % (index + 1, out_shape, name))
+            printer(stage_line(index, name, out_shape))
 
     return net.register_forward_hook(after_forward)
 

@@ -72,7 +72,7 @@ def main(argv=None):
     net.check_input_shape(shape)
     if args.stages:
         for index, (name, out_shape) in enumerate(debug.stage_shapes(net, shape)):
-            print("blk%d output: %s  (%s)" % (index + 1, out_shape, name))
+            print(debug.stage_line(index, name, out_shape))
     elif args.receptive_field:
         print(debug.format_receptive_field(debug.receptive_field(net, shape)))
     else:

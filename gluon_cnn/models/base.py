@@ -104,9 +104,7 @@ class Classifier(TopLevelHookBlock):
         data = mx.sym.var("data")
         outputs = mx.sym.Group(self.symbolic_outputs(data, training))
         try:
-            # Symbol.infer_shape prints its arguments to stdout before re-raising.
-            with contextlib.redirect_stdout(io.StringIO()):
-                arg_shapes, out_shapes, aux_shapes = outputs.infer_shape(data=shape)
+            arg_shapes, out_shapes, aux_shapes = infer_shape_quietly(outputs, data=shape)
         except mx.base.MXNetError:
             return None
         if out_shapes is None or any(dim <= 0 for out in out_shapes for dim in out):
@@ -129,6 +127,13 @@ class Classifier(TopLevelHookBlock):
             else:
                 low = middle + 1
         return low
+
+
+def infer_shape_quietly(symbol, **shapes):
+    """``symbol.infer_shape(**shapes)`` without the arguments MXNet prints to stdout before
+    it raises for shapes that do not fit."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return symbol.infer_shape(**shapes)
 
 
 def check_input_hook(classifier, args, training=False):

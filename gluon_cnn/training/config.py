@@ -2,12 +2,15 @@
 import dataclasses
 import os
 
+import mxnet as mx
+
 from ..data import DATASETS, RESIZE_MODES
 from ..errors import UserError
 from ..models import check_model_name
 
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop", "adagrad")
-INITIALIZERS = ("xavier", "msra", "uniform", "normal")
+INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
+                "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 LR_MODES = ("step", "cosine", "poly", "linear")
 # MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
 LAST_BATCH = ("discard", "keep")

@@ -27,14 +27,13 @@ from ..data import BatchIterator, load_dataset
 from ..errors import UserError
 from ..models import get_model, with_aux_outputs
 from . import checkpoint, run_log
+from .config import INITIALIZERS
 from .devices import amp_dtype, contexts_from_flag
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, CsvLog, SmoothedLoss
 from .schedules import make_lr_schedule
 
 log = logging.getLogger(__name__)
 
-INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
-                "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 # What a checkpoint must share with the run that resumes it.
 RESUME_KEYS = ("net", "classes", "image_size", "in_channels", "resize", "last_batch")
 
