@@ -7,6 +7,7 @@ with one sentence that says what to install.
 """
 import ctypes
 import os
+import re
 import sys
 
 SUPPORTED_PYTHONS = ((3, 8), (3, 11))
@@ -48,6 +49,27 @@ def physical_cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def read_cpuinfo(text=None):
+    """(model name, set of flags, clock in GHz or None) from /proc/cpuinfo's text. The
+    clock is the nominal one in the model name ("@ 2.80GHz") where given, else "cpu MHz"."""
+    if text is None:
+        try:
+            with open("/proc/cpuinfo") as handle:
+                text = handle.read()
+        except OSError:
+            return "unknown", set(), None
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
+    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
+    clock = re.search(r"@ ([\d.]+)GHz", model.group(1)) if model else None
+    if clock:
+        ghz = float(clock.group(1))
+    else:
+        mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
+        ghz = float(mhz.group(1)) / 1000 if mhz else None
+    return (model.group(1).strip() if model else "unknown",
+            set(flags.group(1).split()) if flags else set(), ghz)
 
 
 def set_thread_defaults():

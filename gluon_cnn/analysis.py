@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import deploy  # noqa: E402
-from .data import RESIZE_MODES, BatchIterator  # noqa: E402
+from .data import BatchIterator  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .runs import read_run_config, run_dataset  # noqa: E402
 
@@ -129,7 +129,7 @@ def inspect_run(run_dir, out_dir=None, model=None, data_dir=None, max_samples=0,
     recipe = deploy.read_preprocessing(prefix) or {}
     names = recipe.get("classes") or config.get("class_names")
     size = config["image_size"]
-    resize = recipe.get("resize") if recipe.get("resize") in RESIZE_MODES else "aligned"
+    resize = deploy.training_resize(recipe)
     splits = run_dataset(config, data_dir)
     images, labels = splits.test
     if max_samples:

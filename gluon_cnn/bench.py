@@ -5,7 +5,6 @@ A benchmark prints figures; nothing here is a test. Run it on an otherwise idle 
 read medians: each figure is the median of ``repeats`` timed runs of ``steps`` steps.
 """
 import os
-import re
 import resource
 import statistics
 import time
@@ -15,33 +14,12 @@ from mxnet import autograd, gluon
 from mxnet.contrib import amp
 
 from . import debug
-from ._env import physical_cores
+from ._env import physical_cores, read_cpuinfo
 from .models import get_model, with_aux_outputs
 from .training.devices import amp_dtype
 from .training.loop import as_float32, compile_for_training, train_step
 
 GEMM_SIZE = 2048  # the matrix product that measures the achievable peak
-
-
-def read_cpuinfo(text=None):
-    """(model name, set of flags, clock in GHz or None) from /proc/cpuinfo's text. The
-    clock is the nominal one in the model name ("@ 2.80GHz") where given, else "cpu MHz"."""
-    if text is None:
-        try:
-            with open("/proc/cpuinfo") as handle:
-                text = handle.read()
-        except OSError:
-            return "unknown", set(), None
-    model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
-    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
-    clock = re.search(r"@ ([\d.]+)GHz", model.group(1)) if model else None
-    if clock:
-        ghz = float(clock.group(1))
-    else:
-        mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
-        ghz = float(mhz.group(1)) / 1000 if mhz else None
-    return (model.group(1).strip() if model else "unknown",
-            set(flags.group(1).split()) if flags else set(), ghz)
 
 
 def flops_per_cycle(flags, model=""):

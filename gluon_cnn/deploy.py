@@ -65,6 +65,14 @@ def read_preprocessing(prefix):
         raise UserError("%s is not valid JSON; re-export the model." % path) from None
 
 
+def training_resize(recipe):
+    """The resize mode an export was trained with: its record's, the default without one,
+    and MXNet's aligned batch resize for exports that predate the choice ("bilinear")."""
+    from .data import RESIZE_MODES
+    resize = recipe.get("resize", RESIZE_MODES[0])
+    return resize if resize in RESIZE_MODES else "aligned"
+
+
 def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
     """Export a training run's checkpoint (default: its newest intact one) with no training."""
     from .models import get_model

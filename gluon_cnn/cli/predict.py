@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .. import deploy
-from ..data import RESIZE_MODES, to_network_input
+from ..data import to_network_input
 from ..data.imagefolder import decode_image
 from ..errors import UserError
 from . import new_parser
@@ -48,13 +48,6 @@ def preprocess(image, size, resize="imresize"):
     return to_network_input(image[None], size, resize=resize).asnumpy()
 
 
-def training_resize(recipe):
-    """The resize mode an export was trained with: its record's, the default without one,
-    and MXNet's aligned batch resize for exports that predate the choice ("bilinear")."""
-    resize = recipe.get("resize", RESIZE_MODES[0])
-    return resize if resize in RESIZE_MODES else "aligned"
-
-
 def build_parser():
     parser = new_parser(__doc__)
     parser.add_argument("--model", required=True,
@@ -87,7 +80,7 @@ def main(argv=None):
     names = recipe.get("classes")
     for path in args.images:
         batch = preprocess(read_image(path, channels, args.convert), size,
-                           training_resize(recipe))
+                           deploy.training_resize(recipe))
         logits = predict(batch)[0]
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()

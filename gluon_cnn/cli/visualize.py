@@ -10,7 +10,7 @@ from ..errors import UserError
 from ..models import get_model
 from ..visualize import load_export_parameters, visualize
 from . import net_help, new_parser
-from .predict import preprocess, read_image, training_resize
+from .predict import preprocess, read_image
 
 
 def build_parser():
@@ -54,7 +54,7 @@ def main(argv=None):
         raise UserError("%s already holds files; pass --overwrite to replace them or choose "
                         "another --out." % out)
     batch = mx.nd.array(preprocess(read_image(args.image, net.in_channels, convert=True), size,
-                                   training_resize(recipe)))
+                                   deploy.training_resize(recipe)))
     net.check_input_shape(batch.shape)
     mx.random.seed(args.seed)
     net.initialize(mx.init.Xavier())

@@ -10,6 +10,8 @@ import sys
 
 import mxnet as mx
 
+from .._env import read_cpuinfo
+
 LOG_FILE = "train.log"
 # A folder holding any of these holds a run: a new run must not write into it.
 # train.log alone is not a run: a run that failed before it began (bad data, say) leaves
@@ -30,27 +32,9 @@ def run_files_in(folder):
     return found
 
 
-def _cpuinfo():
-    """(model name, set of flags) from /proc/cpuinfo, or the platform's answer elsewhere."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                if model and flags:
-                    break
-    except OSError:
-        pass
-    return model, flags
-
-
 def describe_machine():
     """One line: CPU model, usable cores, notable vector features, Python, MXNet."""
-    model, flags = _cpuinfo()
+    model, flags, _ = read_cpuinfo()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     features = [flag for flag in NOTABLE_CPU_FLAGS if flag in flags]
     return "%s, %d cores usable%s; Python %s, MXNet %s, OMP_NUM_THREADS=%s" % (
