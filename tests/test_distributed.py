@@ -82,8 +82,11 @@ def test_host_file_starts_servers_and_workers_over_ssh(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     ssh = fake_bin / "ssh"
-    ssh.write_text('#!/bin/sh\n[ "$1" = -o ] && shift 2\necho "$1" >> "%s"\nexec sh -c "$2"\n'
-                   % (tmp_path / "ssh.log"))
+    # each line: the host, then the role the remote command was given (the three stand-ins
+    # start at once, so the lines' order is not theirs)
+    ssh.write_text('#!/bin/sh\n[ "$1" = -o ] && shift 2\n'
+                   'echo "$1 $(echo "$2" | sed -n "s/.*DMLC_ROLE=\\([a-z]*\\).*/\\1/p")" >> "%s"\n'
+                   'exec sh -c "$2"\n' % (tmp_path / "ssh.log"))
     ssh.chmod(0o755)
     hosts = tmp_path / "hosts.txt"
     hosts.write_text("# two names for this machine\n127.0.0.1\nlocalhost  # the second\n")
@@ -94,8 +97,9 @@ def test_host_file_starts_servers_and_workers_over_ssh(tmp_path):
                              "--"] + train_command(out, "dist_sync", epochs=1),
                             capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    # server 0 on host 0, workers on hosts 1 and 0
-    assert (tmp_path / "ssh.log").read_text().split() == ["127.0.0.1", "localhost", "127.0.0.1"]
+    # server 0 on host 0, the two workers on hosts 1 and 0
+    started = sorted((tmp_path / "ssh.log").read_text().splitlines())
+    assert started == ["127.0.0.1 server", "127.0.0.1 worker", "localhost worker"]
     digests = dict(re.findall(r"rank (\d) of 2: final parameters sha256 (\w+)", result.stdout))
     assert set(digests) == {"0", "1"} and digests["0"] == digests["1"]
     assert (out / "lenet5-symbol.json").exists()
