@@ -1,6 +1,8 @@
 """CIFAR-10 in every on-disk layout, image folders, batches, and the bad inputs around them."""
 import os
 import pickle
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -139,3 +141,37 @@ def test_default_resize_is_seed_002s_per_image_imresize():
     assert aligned.shape == expected.shape and np.abs(aligned - expected).mean() > 0.01
     gray = images[:, :, :, :1]
     assert to_network_input(gray, 64).shape == (3, 1, 64, 64)
+
+
+def test_numpy_scaling_gives_mxnets_bits_for_every_pixel_value():
+    # the scaling moved from MXNet's "/ 255.0" to numpy; checkpoints written before the move
+    # resume bit for bit only if every one of the 256 values maps to the same float32
+    import mxnet as mx
+    from gluon_cnn.data import to_network_input
+    every_value = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
+    by_mxnet = (mx.nd.array(every_value, dtype=np.uint8).transpose((0, 3, 1, 2))
+                .astype(np.float32) / 255.0).asnumpy()
+    for resize in ("imresize", "aligned"):
+        ours = to_network_input(every_value, 16, resize=resize).asnumpy()
+        assert ours.dtype == np.float32 and np.array_equal(ours, by_mxnet)
+
+
+def test_prefetched_batches_do_not_depend_on_how_they_are_consumed():
+    images, labels = tiny_cifar(40)
+    batches = BatchIterator(images, labels, 8, 24, shuffle=True, augment=True,
+                            last_batch="discard", seed=4)
+    whole_epoch = [(x.asnumpy(), y.asnumpy()) for x, y in batches.batches(3)]
+    # one batch at a time, slowly, with the prefetching thread long done
+    resumed = batches.batches(3, 2)
+    first = next(resumed)
+    time.sleep(0.2)
+    rest = [first] + list(resumed)
+    assert len(rest) == 3
+    for (x, y), (expected_x, expected_y) in zip(rest, whole_epoch[2:]):
+        assert np.array_equal(x.asnumpy(), expected_x) and np.array_equal(y.asnumpy(),
+                                                                           expected_y)
+    # a consumer that stops early leaves no thread behind
+    abandoned = batches.batches(0)
+    next(abandoned)
+    abandoned.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("batches")]
