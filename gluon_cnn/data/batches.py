@@ -2,9 +2,9 @@
 
 Per-sample DataLoader transforms run one Python call per image and starve a 2-core CPU; here
 a batch is sliced from the decoded array, augmented with vectorized numpy, resized image by
-image with OpenCV as seed 002's loader did (or as one batch by MXNet, ``resize="aligned"``)
-and scaled to float in numpy, in a thread that prepares the next batch while the training
-step runs (OpenCV and numpy release the interpreter lock).
+image with OpenCV as the Gluon tutorial's loader did (or as one batch by MXNet,
+``resize="aligned"``) and scaled to float in numpy, in a thread that prepares the next batch
+while the training step runs (OpenCV and numpy release the interpreter lock).
 """
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +31,7 @@ def random_crop_flip(images, rng, padding=4):
     return cropped
 
 
-# How a batch is brought to the network's size. "imresize" is what seed 002's loader did:
+# How a batch is brought to the network's size. "imresize" is what the Gluon tutorial's loader did:
 # each uint8 image resized on its own by mxnet.image.imresize, that is OpenCV's bilinear
 # resize with half-pixel centres, then scaled. "aligned" resizes the float batch with
 # MXNet's BilinearResize2D, which aligns the corner pixels (the image is stretched by
@@ -64,8 +64,10 @@ def _scaled_nchw(images, image_size, resize):
 
 
 def _to_ndarray(scaled, image_size, resize, ctx):
-    # zero-copy: MXNet's copy from numpy took 8 ms of the training thread per 96-px batch
-    batch = mx.nd.from_numpy(scaled, zero_copy=True).as_in_context(ctx or mx.cpu())
+    # A copy, not mx.nd.from_numpy(zero_copy=True): with the zero-copy array, ps-lite's
+    # messages broke in about half of the distributed test jobs (servers aborted on "init 3
+    # first" or a truncated message); with the copy, none of 14.
+    batch = mx.nd.array(scaled, ctx=ctx or mx.cpu(), dtype=np.float32)
     if resize == "aligned" and scaled.shape[2:] != (image_size, image_size):
         batch = mx.nd.contrib.BilinearResize2D(batch, height=image_size, width=image_size)
     return batch
@@ -80,7 +82,7 @@ def to_network_input(images, image_size, ctx=None, resize="imresize"):
 class BatchIterator:
     """Iterate (data, label) NDArray batches over in-memory images.
 
-    ``last_batch`` is "discard" for training (every step sees a full batch, as the seed's
+    ``last_batch`` is "discard" for training (every step sees a full batch, as the tutorial's
     loader) and "keep" for evaluation (every sample counted once). The order and the
     augmentation of epoch ``e`` depend only on (seed, e), so an interrupted epoch can be
     replayed from any batch with ``batches(epoch, start)``. One thread prepares batch n + 1
