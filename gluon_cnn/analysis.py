@@ -1,7 +1,6 @@
 """Where a trained network fails: a run's export evaluated on the run's test split, with no
 model code, as a confusion matrix, per-class precision and recall, the most confused pairs
 and a grid of the mistakes it was surest of."""
-import csv
 import math
 import os
 
@@ -12,8 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import deploy  # noqa: E402
+from .csvlog import write_csv  # noqa: E402
 from .data import BatchIterator  # noqa: E402
 from .errors import UserError  # noqa: E402
+from .paths import RunFolder  # noqa: E402
 from .runs import read_run_config, run_dataset  # noqa: E402
 
 OUTPUTS = ("confusion.png", "per_class.csv", "confused_pairs.csv", "mistakes.png")
@@ -106,25 +107,18 @@ def draw_mistakes(images, labels, probabilities, names, path, count=25):
     return len(wrong)
 
 
-def write_csv(path, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["none"])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def inspect_run(run_dir, out_dir=None, model=None, data_dir=None, max_samples=0, mistakes=25,
                 overwrite=False):
     """Evaluate the run's export (or ``model``, an export prefix or .onnx file) on the run's
     test split and write OUTPUTS into ``out_dir`` (default RUN_DIR/inspect). Returns the
     figures: accuracy, the confusion counts, per-class rows, most confused pairs."""
     config = read_run_config(run_dir)
-    out_dir = out_dir or os.path.join(run_dir, "inspect")
+    out_dir = out_dir or RunFolder(run_dir).inspection
     existing = [name for name in OUTPUTS if os.path.exists(os.path.join(out_dir, name))]
     if existing and not overwrite:
         raise UserError("%s already holds %s; pass --overwrite to replace them or choose "
                         "another --out." % (out_dir, ", ".join(existing)))
-    model = model or os.path.join(run_dir, config["net"])
+    model = model or RunFolder(run_dir).export(config["net"]).prefix
     predict, prefix = deploy.load_predictor(model)
     recipe = deploy.read_preprocessing(prefix) or {}
     names = recipe.get("classes") or config.get("class_names")

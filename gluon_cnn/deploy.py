@@ -21,7 +21,9 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
+from .data import RESIZE_MODES
 from .errors import UserError
+from .paths import ExportFiles
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +45,20 @@ def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None, resize
     they are not in the export. Returns (symbol file, params file).
     """
     ctx = ctx or mx.cpu()
+    files = ExportFiles(prefix)
     net.hybridize()
     net(mx.nd.zeros(input_shape, ctx=ctx))
     net.export(prefix, epoch=epoch)
-    with open("%s-preprocess.json" % prefix, "w") as handle:
+    with open(files.preprocess, "w") as handle:
         json.dump({"image_size": input_shape[2], "channels": input_shape[1],
                    "layout": "NCHW", "pixel_scale": 1 / 255.0, "resize": resize,
                    "classes": list(class_names) if class_names else None}, handle, indent=1)
-    return "%s-symbol.json" % prefix, "%s-%04d.params" % (prefix, epoch)
+    return files.symbol, files.params(epoch)
 
 
 def read_preprocessing(prefix):
     """The preprocessing an export was trained with, or None if it has no record of it."""
-    path = "%s-preprocess.json" % prefix
+    path = ExportFiles(prefix).preprocess
     if not os.path.isfile(path):
         return None
     try:
@@ -68,49 +71,25 @@ def read_preprocessing(prefix):
 def training_resize(recipe):
     """The resize mode an export was trained with: its record's, the default without one,
     and MXNet's aligned batch resize for exports that predate the choice ("bilinear")."""
-    from .data import RESIZE_MODES
     resize = recipe.get("resize", RESIZE_MODES[0])
     return resize if resize in RESIZE_MODES else "aligned"
 
 
-def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
-    """Export a training run's checkpoint (default: its newest intact one) with no training."""
-    from .models import get_model
-    from .training import checkpoint
-    if checkpoint_path is None:
-        checkpoint_path, state = checkpoint.latest_valid(os.path.join(run_dir, "checkpoints"))
-        if checkpoint_path is None:
-            raise UserError("no intact checkpoint in %s/checkpoints." % run_dir)
-    else:
-        state = checkpoint.verify(checkpoint_path)
-        if state is None:
-            raise UserError("%s is not an intact checkpoint." % checkpoint_path)
-    config = state["config"]
-    net = get_model(config["net"], classes=config["classes"], in_channels=config["in_channels"])
-    net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu())
-    prefix = prefix or os.path.join(run_dir, config["net"])
-    size = config["image_size"]
-    return export(net, prefix, (1, net.in_channels, size, size),
-                  epoch=checkpoint.last_epoch(state), resize=config.get("resize", "aligned"),
-                  class_names=config.get("class_names"))
-
-
 def params_file(prefix, epoch=None):
     """The params file of an export: the given epoch, or the newest one on disk."""
+    files = ExportFiles(prefix)
     if epoch is not None:
-        return "%s-%04d.params" % (prefix, epoch)
-    folder, stem = os.path.split(prefix)
-    found = sorted(name for name in os.listdir(folder or ".")
-                   if name.startswith(stem + "-") and name.endswith(".params")
-                   and name[len(stem) + 1:-len(".params")].isdigit())
+        return files.params(epoch)
+    found = files.params_on_disk()
     if not found:
-        raise UserError("no %s-NNNN.params file next to %s-symbol.json." % (stem, prefix))
-    return os.path.join(folder, found[-1])
+        raise UserError("no %s-NNNN.params file next to %s." % (
+            os.path.basename(prefix), files.symbol))
+    return found[-1]
 
 
 def load_exported(prefix, epoch=None, ctx=None):
     """Load ``<prefix>-symbol.json`` and its params as a SymbolBlock (no model code)."""
-    symbol_file = "%s-symbol.json" % prefix
+    symbol_file = ExportFiles(prefix).symbol
     if not os.path.isfile(symbol_file):
         raise UserError("no exported model at %s (expected %s, written by scripts/train.py "
                         "or scripts/export.py)." % (prefix, symbol_file))
@@ -162,7 +141,7 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
     layer's output on the calibration batch fixes its INT8 scale ("naive" calibration)."""
     from mxnet.contrib.quantization import quantize_net_v2
     net = load_exported(prefix, epoch)
-    out_prefix = out_prefix or prefix + "-int8"
+    out = ExportFiles(out_prefix) if out_prefix else ExportFiles(prefix).int8
     batch_size = min(64, calibration_batch.shape[0])
     calibration = mx.io.NDArrayIter(data={"data": calibration_batch}, batch_size=batch_size)
     collector = OutputRangeCollector()
@@ -179,12 +158,12 @@ def quantize_export(prefix, calibration_batch, out_prefix=None, epoch=None):
                     "" if name in collector.min_max_dict else " (none: computed at run time)")
     compile_for_inference(quantized)
     quantized(calibration_batch[:1])
-    quantized.export(out_prefix, epoch=0)
+    quantized.export(out.prefix, epoch=0)
     recipe = read_preprocessing(prefix)
     if recipe:
-        with open("%s-preprocess.json" % out_prefix, "w") as handle:
+        with open(out.preprocess, "w") as handle:
             json.dump(recipe, handle, indent=1)
-    return "%s-symbol.json" % out_prefix, "%s-0000.params" % out_prefix
+    return out.symbol, out.params(0)
 
 
 ONNX_EXTRA_HINT = "install the ONNX extra: pip install -e '.[onnx]'"
@@ -203,15 +182,15 @@ def export_onnx(prefix, onnx_file=None, epoch=None):
     onnx = _import_optional("onnx")
     recipe = read_preprocessing(prefix)
     if not recipe:
-        raise UserError("%s-preprocess.json is missing, so the input size of the export is "
-                        "unknown; re-export the run with scripts/export.py." % prefix)
+        raise UserError("%s is missing, so the input size of the export is unknown; re-export "
+                        "the run with scripts/export.py." % ExportFiles(prefix).preprocess)
     load_exported(prefix, epoch)  # the same clear errors for a missing or broken export
     shape = (recipe["channels"], recipe["image_size"], recipe["image_size"])
-    onnx_file = onnx_file or prefix + ".onnx"
+    onnx_file = onnx_file or ExportFiles(prefix).onnx
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         try:
-            mx.onnx.export_model("%s-symbol.json" % prefix, params_file(prefix, epoch),
+            mx.onnx.export_model(ExportFiles(prefix).symbol, params_file(prefix, epoch),
                                  in_shapes=[(1,) + shape], in_types=[np.float32],
                                  onnx_file_path=onnx_file, dynamic=True,
                                  dynamic_input_shapes=[(None,) + shape])
@@ -227,11 +206,6 @@ def export_onnx(prefix, onnx_file=None, epoch=None):
     onnx.checker.check_model(model)
     onnx.save(model, onnx_file)
     return onnx_file
-
-
-def onnx_prefix(path):
-    """The export prefix an ONNX file belongs to (for its preprocess.json)."""
-    return path[:-len(".onnx")]
 
 
 class OnnxPredictor:
@@ -289,5 +263,5 @@ def load_predictor(model, epoch=None):
     """A callable for ``model``: an ``.onnx`` file or an MXNet export prefix.
     Returns (predictor, prefix of its preprocess.json)."""
     if model.endswith(".onnx"):
-        return OnnxPredictor(model), onnx_prefix(model)
+        return OnnxPredictor(model), ExportFiles.of_onnx_file(model).prefix
     return MXNetPredictor(model, epoch), model

@@ -5,11 +5,12 @@ import os
 
 from .data import load_dataset
 from .errors import UserError
+from .paths import RunFolder
 
 
 def read_run_config(run_dir):
     """The run's config.json; one sentence when ``run_dir`` is not a run folder."""
-    path = os.path.join(run_dir, "config.json")
+    path = RunFolder(run_dir).config
     if not os.path.isfile(path):
         raise UserError("%s is not a training run folder: it has no config.json." % run_dir)
     try:

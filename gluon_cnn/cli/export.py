@@ -1,12 +1,12 @@
 """Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
 optionally an INT8 copy calibrated on the run's training images and an ONNX copy."""
-import os
-
 from .. import deploy
 from ..analysis import predict_split
 from ..data import to_network_input
-from ..runs import read_run_config, run_dataset, run_resize
 from ..errors import UserError
+from ..paths import ExportFiles, RunFolder
+from ..runs import read_run_config, run_dataset, run_resize
+from ..training.finish import export_checkpoint
 from . import check_output_file, new_parser
 
 
@@ -40,16 +40,16 @@ def main(argv=None):
                         % args.max_test_samples)
     # The run's own export (the default prefix) is rewritten from its own checkpoint; any
     # other existing export is replaced only when asked.
-    prefix = args.prefix or os.path.join(args.run, read_run_config(args.run)["net"])
-    check_output_file(prefix + "-symbol.json", "--prefix", args.overwrite or not args.prefix)
-    symbol_file, params_file = deploy.export_checkpoint(args.run, prefix, args.checkpoint)
+    files = (ExportFiles(args.prefix) if args.prefix
+             else RunFolder(args.run).export(read_run_config(args.run)["net"]))
+    check_output_file(files.symbol, "--prefix", args.overwrite or not args.prefix)
+    symbol_file, params_file = export_checkpoint(args.run, files.prefix, args.checkpoint)
     print(symbol_file)
     print(params_file)
-    prefix = symbol_file[:-len("-symbol.json")]
+    prefix = files.prefix
     exports = {"fp32": prefix}
     if args.onnx:
-        epoch = int(params_file[-len("NNNN.params"):-len(".params")])
-        exports["onnx"] = deploy.export_onnx(prefix, epoch=epoch)
+        exports["onnx"] = deploy.export_onnx(prefix, epoch=ExportFiles.epoch_of(params_file))
         print(exports["onnx"])
     if not (args.int8 or args.evaluate):
         return
@@ -62,7 +62,7 @@ def main(argv=None):
         int8_symbol, int8_params = deploy.quantize_export(prefix, calibration)
         print(int8_symbol)
         print(int8_params)
-        exports["int8"] = prefix + "-int8"
+        exports["int8"] = files.int8.prefix
     if args.evaluate:
         images, labels = splits.test
         if args.max_test_samples:

@@ -11,25 +11,10 @@ import sys
 import mxnet as mx
 
 from .._env import read_cpuinfo
-
-LOG_FILE = "train.log"
-# A folder holding any of these holds a run: a new run must not write into it.
-# train.log alone is not a run: a run that failed before it began (bad data, say) leaves
-# only its log, which the next attempt appends to.
-RUN_FILES = ("config.json", "metrics.csv", "iterations.csv", "checkpoints")
+from ..paths import RunFolder
 
 # CPU features that decide which oneDNN kernels run, as /proc/cpuinfo names them.
 NOTABLE_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-
-
-def run_files_in(folder):
-    """The names in RUN_FILES that ``folder`` holds (an empty checkpoints/ does not count)."""
-    found = []
-    for name in RUN_FILES:
-        path = os.path.join(folder, name)
-        if os.path.isfile(path) or (os.path.isdir(path) and os.listdir(path)):
-            found.append(name)
-    return found
 
 
 def describe_machine():
@@ -46,7 +31,7 @@ def describe_machine():
 def console_log(folder, argv=None):
     """While active, every log record also goes to ``folder/train.log``; a run that ends in
     an error writes the error there too, as the user saw it."""
-    path = os.path.join(folder, LOG_FILE)
+    path = RunFolder(folder).log
     handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(message)s"))
     package = logging.getLogger("gluon_cnn")
