@@ -1,10 +1,10 @@
-"""The seed's train-accuracy pass (a full pass over the training set after every epoch)
+"""The tutorial's train-accuracy pass (a full pass over the training set after every epoch)
 at inference speed: what it costs in an epoch of the main job, before and after it ran
 through large batches counted on the device.
 
 It times, on one network and in one process, alternating, for ``--rounds`` rounds:
 - the training step (the trainer's own, batch 64), from which an epoch's 781 steps follow;
-- the evaluation as the trainer runs it (``training.loop.evaluate``: batches of
+- the evaluation as the trainer runs it (``training.step.evaluate``: batches of
   ``eval_batch_size``, 256 at 96 px, correct counts kept on the device);
 - the evaluation as it ran before: batches of 64, ``mx.metric.Accuracy`` updated (and the
   outputs copied to numpy) after every batch.
@@ -29,7 +29,7 @@ import gluon_cnn  # noqa: E402,F401  (first: it sets the thread defaults before 
 import mxnet as mx  # noqa: E402
 from gluon_cnn.bench import Workload, read_cpuinfo  # noqa: E402
 from gluon_cnn.data import BatchIterator  # noqa: E402
-from gluon_cnn.training.loop import eval_batch_size, evaluate  # noqa: E402
+from gluon_cnn.training.step import eval_batch_size, evaluate  # noqa: E402
 
 EPOCH_STEPS, EVAL_IMAGES = 781, 60000  # CIFAR-10 at batch 64; train + test passes
 

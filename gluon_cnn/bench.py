@@ -10,14 +10,13 @@ import statistics
 import time
 
 import mxnet as mx
-from mxnet import autograd, gluon
-from mxnet.contrib import amp
+from mxnet import gluon
 
 from . import debug
 from ._env import physical_cores, read_cpuinfo
-from .models import get_model, with_aux_outputs
-from .training.devices import amp_dtype
-from .training.loop import as_float32, compile_for_training, train_step
+from .models import get_model
+from .training.step import (as_float32, build_for_training, make_trainer, start_amp,
+                            train_step)
 
 GEMM_SIZE = 2048  # the matrix product that measures the achievable peak
 
@@ -88,35 +87,30 @@ def _median_ms(run_steps, steps, repeats):
 class Workload:
     """A zoo network on one device with a fixed random batch, built once and ready to time.
 
-    ``train_step()`` runs the trainer's own step (``training.loop.train_step``: forward with
+    ``train_step()`` runs the trainer's own step (``training.step.train_step``: forward with
     the auxiliary heads, softmax cross-entropy, backward, SGD update, the loss read back);
     ``infer()`` runs ``net(x)`` and waits for it."""
 
     def __init__(self, net_name, batch_size=64, image_size=96, hybridize=True, classes=10,
                  ctx=None, training=True, use_amp=False):
         self.ctx = ctx or mx.cpu()
-        self.net = get_model(net_name, classes=classes)
-        shape = (batch_size, self.net.in_channels, image_size, image_size)
-        self.net.check_input_shape(shape, training=training)
-        self.forward_macs = debug.summary(self.net, (1,) + shape[1:], printer=None)["macs"]
-        self.net.initialize(mx.init.Xavier(), ctx=self.ctx)
-        self.train_net = with_aux_outputs(self.net)
+        plain = get_model(net_name, classes=classes)
+        shape = (batch_size, plain.in_channels, image_size, image_size)
+        plain.check_input_shape(shape, training=training)
+        self.forward_macs = debug.summary(plain, (1,) + shape[1:], printer=None)["macs"]
+        self.net, self.train_net = build_for_training(net_name, classes, plain.in_channels,
+                                                      image_size, mx.init.Xavier(), [self.ctx],
+                                                      hybridize)
         self.data = mx.nd.random.uniform(shape=shape, ctx=self.ctx)
         self.label = mx.nd.array([i % classes for i in range(batch_size)], ctx=self.ctx)
-        with autograd.predict_mode():
-            self.train_net(self.data[:1])
-        compile_for_training(self.net, self.train_net, hybridize)
         self.use_amp = use_amp
         self.trainer = None
         self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 
     def train_step(self):
         if self.trainer is None:
-            self.trainer = gluon.Trainer(self.net.collect_params(), "sgd",
-                                         {"learning_rate": 0.01},
-                                         update_on_kvstore=False if self.use_amp else None)
-            if self.use_amp:
-                amp.init_trainer(self.trainer)
+            self.trainer = make_trainer(self.net, "sgd", {"learning_rate": 0.01},
+                                        use_amp=self.use_amp)
         return train_step(self.train_net, self.trainer, self.loss_fn, self.data, self.label,
                           [self.ctx], aux_weight=0.3, amp_scaling=self.use_amp)
 
@@ -128,14 +122,13 @@ def benchmark(net_name, batch_size=64, image_size=96, mode="both", hybridize=Tru
               repeats=5, warmup=3, classes=10, ctx=None, use_amp=False):
     """A dict of figures for ``mode`` in ("train", "infer", "both") on one device.
 
-    The training step is the trainer's own (``training.loop.train_step``). ``use_amp``
+    The training step is the trainer's own (``training.step.train_step``). ``use_amp``
     switches the process to mixed precision (float16 on a GPU, bfloat16 on the CPU) for
     good: MXNet's AMP cannot be turned off again."""
     ctx = ctx or mx.cpu()
     precision = "float32"
     if use_amp:  # before the network is built: AMP rewrites MXNet's operator functions
-        precision = amp_dtype([ctx])
-        amp.init(target_dtype=precision)
+        precision = start_amp([ctx])
     work = Workload(net_name, batch_size, image_size, hybridize, classes, ctx,
                     training=mode != "infer", use_amp=use_amp)
     macs = work.forward_macs

@@ -7,12 +7,20 @@ would not inside the cached graph), and one symbolic shape inference gives every
 output shape and every parameter's shape.
 """
 import collections
+import contextlib
+import io
 import json
 
 import mxnet as mx
 from mxnet.gluon import nn
 
-from .models.base import infer_shape_quietly
+
+def infer_shape_quietly(symbol, **shapes):
+    """``symbol.infer_shape(**shapes)`` without the arguments MXNet prints to stdout before
+    it raises for shapes that do not fit."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return symbol.infer_shape(**shapes)
+
 
 LayerRow = collections.namedtuple(
     "LayerRow", "block depth name kind output_shape params trainable macs")
@@ -110,8 +118,8 @@ def stage_shapes(net, input_shape):
 
 
 def stage_line(index, name, shape):
-    """The debug mode's line for the ``index``-th (from 0) top-level block, as seed 002
-    printed it, with the block's name."""
+    """The debug mode's line for the ``index``-th (from 0) top-level block, as the Gluon
+    tutorial printed it, with the block's name."""
     return "blk%d output: %s  (%s)" % (index + 1, shape, name)
 
 
@@ -189,7 +197,7 @@ def receptive_field(net, input_shape):
     Walks the symbolic graph: a layer with kernel k and stride s turns the receptive field r
     and jump j (input pixels between neighbouring outputs) of its input into r + (k-1)*j
     and j*s; where branches meet, the largest field wins. A global pool sees the whole
-    input. VGG-16 gives 212 px after its last pool (seed 001's hand-made table).
+    input. VGG-16 gives 212 px after its last pool (the Keras VGG notebook's hand-made table).
     """
     _, symbol = trace(net, input_shape)
     graph = json.loads(symbol.tojson())

@@ -8,26 +8,29 @@ matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .errors import UserError  # noqa: E402
-from .training.metrics import read_csv  # noqa: E402
+from .csvlog import read_csv  # noqa: E402
+from .paths import RunFolder  # noqa: E402
 
-# Seed 002's logged epochs (GoogLeNet, CIFAR-10 at 96 px, batch 64, SGD 0.1, on a GPU).
-SEED_002 = {
-    "epoch": list(range(10)),
-    "smoothed_loss": [2.03005, 1.69580, 1.44750, 1.15227, 1.04971, 0.92597, 0.85547, 0.83491,
-                      0.71385, 0.61888],
-    "train_acc": [0.28000, 0.41744, 0.50410, 0.59978, 0.64476, 0.69340, 0.74402, 0.78594,
-                  0.81424, 0.80940],
-    "test_acc": [0.28670, 0.41910, 0.49940, 0.57780, 0.62740, 0.66270, 0.69830, 0.73010,
-                 0.74510, 0.73530],
-    # the seed's output ends inside epoch 9's line, before its time
-    "seconds": [69.89280, 68.78216, 68.90851, 68.84130, 68.90965, 68.88063, 68.98737,
-                68.87968, 68.92734, None],
-}
+# The curve the main job reproduces, as published: the MXNet Gluon GoogLeNet tutorial's epoch
+# lines (source in results/reference/README.md).
+REFERENCE_CURVE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "results", "reference", "gluon-googlenet-tutorial.csv")
+REFERENCE_LABEL = "Gluon tutorial"
+
+
+def read_reference(path=REFERENCE_CURVE):
+    """{column: [values by epoch]} of a reference curve; empty cells are None."""
+    if not os.path.isfile(path):
+        raise UserError("the reference curve %s is missing; it ships with the repository "
+                        "(results/reference/), so run from a checkout." % path)
+    rows = read_csv(path)
+    return {column: [float(row[column]) if row[column] else None for row in rows]
+            for column in rows[0]}
 
 
 def _iterations_per_epoch(run, iterations):
     """From the run's config.json, or estimated from the last logged row."""
-    config_file = os.path.join(run, "config.json")
+    config_file = RunFolder(run).config
     if os.path.isfile(config_file):
         with open(config_file) as handle:
             value = json.load(handle).get("iterations_per_epoch")
@@ -40,16 +43,20 @@ def _floats(rows, column):
     return [float(row[column]) for row in rows]
 
 
-def plot_runs(run_dirs, output, with_seed=False):
+def _read_metrics(run):
+    metrics = RunFolder(run).metrics
+    if not os.path.isfile(metrics):
+        raise UserError("%s has no metrics.csv; is it a training run folder?" % run)
+    return read_csv(metrics)
+
+
+def plot_runs(run_dirs, output, with_reference=False):
     """Draw one figure for one or several run folders (each with metrics.csv) into ``output``."""
     figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
     for run in run_dirs:
-        metrics = os.path.join(run, "metrics.csv")
-        if not os.path.isfile(metrics):
-            raise UserError("%s has no metrics.csv; is it a training run folder?" % run)
+        epochs = _read_metrics(run)
         label = os.path.basename(os.path.normpath(run))
-        epochs = read_csv(metrics)
-        iterations_file = os.path.join(run, "iterations.csv")
+        iterations_file = RunFolder(run).iterations
         iterations = read_csv(iterations_file) if os.path.isfile(iterations_file) else []
         if iterations:
             per_epoch = _iterations_per_epoch(run, iterations)
@@ -63,11 +70,14 @@ def plot_runs(run_dirs, output, with_seed=False):
             acc_axis.plot(x, _floats(epochs, "train_acc"), marker="o", label=label + " train")
             acc_axis.plot(x, _floats(epochs, "test_acc"), marker="s", linestyle="--",
                           label=label + " test")
-    if with_seed:
-        x = [epoch + 1 for epoch in SEED_002["epoch"]]
-        loss_axis.plot(x, SEED_002["smoothed_loss"], "k:", marker="x", label="seed 002")
-        acc_axis.plot(x, SEED_002["train_acc"], "k:", marker="x", label="seed 002 train")
-        acc_axis.plot(x, SEED_002["test_acc"], "k-.", marker="+", label="seed 002 test")
+    if with_reference:
+        reference = read_reference()
+        x = [epoch + 1 for epoch in reference["epoch"]]
+        loss_axis.plot(x, reference["smoothed_loss"], "k:", marker="x", label=REFERENCE_LABEL)
+        acc_axis.plot(x, reference["train_acc"], "k:", marker="x",
+                      label=REFERENCE_LABEL + " train")
+        acc_axis.plot(x, reference["test_acc"], "k-.", marker="+",
+                      label=REFERENCE_LABEL + " test")
     loss_axis.set(xlabel="epoch", ylabel="smoothed training loss", title="Loss")
     acc_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1))
     for axis in (loss_axis, acc_axis):
@@ -79,25 +89,25 @@ def plot_runs(run_dirs, output, with_seed=False):
     return output
 
 
-def seed_table(run_dir):
-    """A Markdown table of the run's epochs beside seed 002's published ones: smoothed loss,
-    train and test accuracy, seconds, and the test accuracy's difference in points."""
-    metrics = os.path.join(run_dir, "metrics.csv")
-    if not os.path.isfile(metrics):
-        raise UserError("%s has no metrics.csv; is it a training run folder?" % run_dir)
-    ours = {int(row["epoch"]): row for row in read_csv(metrics)}
-    lines = ["| epoch | seed 002: loss | train | test | s | ours: loss | train | test | s | "
-             "test, ours - seed (points) |", "|" + " ---: |" * 10]
-    for epoch in sorted(set(SEED_002["epoch"]) | set(ours)):
-        seed = (["%.3f" % SEED_002[key][epoch] for key in ("smoothed_loss", "train_acc",
-                                                          "test_acc")]
-                + ["%.1f" % SEED_002["seconds"][epoch] if SEED_002["seconds"][epoch] else ""]
-                if epoch < len(SEED_002["epoch"]) else ["", "", "", ""])
+def reference_table(run_dir):
+    """A Markdown table of the run's epochs beside the Gluon tutorial's published ones:
+    smoothed loss, train and test accuracy, seconds, and the test accuracy's difference in
+    points."""
+    ours = {int(row["epoch"]): row for row in _read_metrics(run_dir)}
+    reference = read_reference()
+    published = len(reference["epoch"])
+    lines = ["| epoch | %s: loss | train | test | s | ours: loss | train | test | s | "
+             "test, ours - tutorial (points) |" % REFERENCE_LABEL, "|" + " ---: |" * 10]
+    for epoch in sorted(set(range(published)) | set(ours)):
+        theirs = (["%.3f" % reference[key][epoch] for key in ("smoothed_loss", "train_acc",
+                                                             "test_acc")]
+                  + ["%.1f" % reference["seconds"][epoch] if reference["seconds"][epoch]
+                     else ""] if epoch < published else ["", "", "", ""])
         row = ours.get(epoch)
         mine = (["%.3f" % float(row[key]) for key in ("smoothed_loss", "train_acc", "test_acc")]
                 + ["%.0f" % float(row["seconds"])] if row else ["", "", "", ""])
-        gap = ("%+.1f" % (100 * (float(row["test_acc"]) - SEED_002["test_acc"][epoch]))
-               if row and epoch < len(SEED_002["epoch"]) else "")
-        lines.append("| %d | %s | %s | %s |" % (epoch, " | ".join(seed), " | ".join(mine), gap))
+        gap = ("%+.1f" % (100 * (float(row["test_acc"]) - reference["test_acc"][epoch]))
+               if row and epoch < published else "")
+        lines.append("| %d | %s | %s | %s |" % (epoch, " | ".join(theirs), " | ".join(mine),
+                                                 gap))
     return "\n".join(lines)
-

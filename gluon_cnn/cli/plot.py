@@ -1,7 +1,8 @@
 """Draw learning curves of one or several training runs on one figure (PNG)."""
 import os
 
-from ..plot import plot_runs, seed_table
+from ..paths import RunFolder
+from ..plot import plot_runs, reference_table
 from . import check_output_file, new_parser
 
 
@@ -11,13 +12,14 @@ def build_parser():
     parser.add_argument("--output", "-o", default=None,
                         help="PNG to write (default: curves.png in the first run folder, or "
                              "compare.png there when several runs are given)")
-    parser.add_argument("--seed", action="store_true",
-                        help="add seed 002's published GoogLeNet curve for comparison")
+    parser.add_argument("--reference", "--seed", dest="reference", action="store_true",
+                        help="add the curve the main job reproduces: the MXNet Gluon "
+                             "GoogLeNet tutorial's published epochs (results/reference/)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the output file if it exists")
     parser.add_argument("--table", action="store_true",
-                        help="print a Markdown table of the run's epochs beside seed 002's "
-                             "instead of drawing")
+                        help="print a Markdown table of the run's epochs beside the Gluon "
+                             "tutorial's instead of drawing")
     return parser
 
 
@@ -25,9 +27,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.table:
         for run in args.runs:
-            print(seed_table(run))
+            print(reference_table(run))
         return
-    output = args.output or os.path.join(
-        args.runs[0], "curves.png" if len(args.runs) == 1 else "compare.png")
+    output = args.output or (RunFolder(args.runs[0]).curves if len(args.runs) == 1
+                             else os.path.join(args.runs[0], "compare.png"))
     check_output_file(output, "--output", args.overwrite)
-    print(plot_runs(args.runs, output, with_seed=args.seed))
+    print(plot_runs(args.runs, output, with_reference=args.reference))

@@ -10,13 +10,12 @@ network, not an error from inside an operator. The check runs as a forward pre-h
 fires even when the network is hybridized, and costs one symbolic shape inference per
 distinct input shape.
 """
-import contextlib
-import io
 import warnings
 
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
+from ..debug import infer_shape_quietly
 from ..errors import InputShapeError
 
 LARGEST_SIZE_SEARCHED = 1024
@@ -127,13 +126,6 @@ class Classifier(TopLevelHookBlock):
             else:
                 low = middle + 1
         return low
-
-
-def infer_shape_quietly(symbol, **shapes):
-    """``symbol.infer_shape(**shapes)`` without the arguments MXNet prints to stdout before
-    it raises for shapes that do not fit."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return symbol.infer_shape(**shapes)
 
 
 def check_input_hook(classifier, args, training=False):

@@ -5,6 +5,7 @@ As in timm's ``create_model``, a builder is a function named after the model tha
 """
 import difflib
 
+from ..debug import print_stage_shapes_on_forward
 from ..errors import UnknownModelError
 
 _BUILDERS = {}
@@ -52,6 +53,5 @@ def get_model(name, debug=False, **kwargs):
     net = _BUILDERS[key](**kwargs)
     net.model_name = key
     if debug:
-        from ..debug import print_stage_shapes_on_forward
         print_stage_shapes_on_forward(net)
     return net

@@ -3,8 +3,8 @@
 Each checkpoint is a folder written under a temporary name, flushed, then renamed, with
 SHA-256 sums of its files in ``state.json``, so a half-written or damaged one is
 recognised and the previous good one used instead. Epochs are numbered from 0, as in the
-epoch line of seed 002: ``epoch-0003`` holds the state at the end of epoch 3 (four complete
-epochs); ``epoch-0003-batch-0120`` the state of a run interrupted in epoch 3 after 120
+Gluon tutorial's epoch line: ``epoch-0003`` holds the state at the end of epoch 3 (four
+complete epochs); ``epoch-0003-batch-0120`` the state of a run interrupted in epoch 3 after 120
 batches. Parameters and optimizer states are MXNet ``.params``
 files (arrays only) and counters are JSON: nothing is ever unpickled.
 """

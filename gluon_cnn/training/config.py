@@ -23,7 +23,7 @@ class TrainConfig:
     dataset: str = "cifar10"
     data_dir: str = None
     image_size: int = 96
-    resize: str = "imresize"  # seed 002's per-image resize; "aligned" for MXNet's batch one
+    resize: str = "imresize"  # the Gluon tutorial's per-image resize; "aligned": MXNet's
     last_batch: str = "discard"  # "keep": train the partial batch too, as a full batch's step
     num_epochs: int = 20
     batch_size: int = 64
@@ -49,7 +49,7 @@ class TrainConfig:
     max_train_samples: int = 0
     max_test_samples: int = 0
     augment: bool = False
-    eval_train: bool = True  # seed 002's Train acc: a full pass over the training set
+    eval_train: bool = True  # the Gluon tutorial's Train acc: a full pass over the training set
     log_interval: int = 50
     synthetic_samples: int = 1024
     progress: bool = None  # None: a progress bar when attached to a terminal
