@@ -17,8 +17,13 @@ def seeded():
     numpy.random.seed(0)
 
 
+def script_command(name, *args):
+    """The command line that runs scripts/<name> with ``args`` in a fresh interpreter."""
+    return [sys.executable, os.path.join(ROOT, "scripts", name)] + [str(arg) for arg in args]
+
+
 def run_script(name, *args, cwd=None, timeout=600):
     """Run scripts/<name> in a fresh interpreter; returns the CompletedProcess."""
     import subprocess
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name)] + list(args),
-                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run(script_command(name, *args), capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)

@@ -4,15 +4,15 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT, run_script
+from conftest import run_script, script_command
 
 
 def train_command(out, kvstore, epochs=3, lr=0.003):
-    return [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5",
-            "--dataset", "synthetic", "--synthetic-samples", "512", "--image-size", "32",
-            "--batch-size", "16", "--num-epochs", str(epochs), "--optimizer", "adam", "--lr",
-            str(lr), "--kvstore", kvstore, "--log-interval", "4", "--no-progress", "--out",
-            str(out)]
+    return script_command("train.py", "--net", "lenet5", "--dataset", "synthetic",
+                          "--synthetic-samples", 512, "--image-size", 32, "--batch-size", 16,
+                          "--num-epochs", epochs, "--optimizer", "adam", "--lr", lr,
+                          "--kvstore", kvstore, "--log-interval", 4, "--no-progress",
+                          "--out", out)
 
 
 def epoch_losses(out):
@@ -22,8 +22,7 @@ def epoch_losses(out):
 
 def test_dist_sync_two_workers_agree_and_learn(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
-                             "-n", "2", "-s", "1", "--timeout", "240", "--"]
+    result = subprocess.run(script_command("launch.py", "-n", 2, "-s", 1, "--timeout", 240, "--")
                             + train_command(out, "dist_sync"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -38,17 +37,17 @@ def test_dist_sync_two_workers_agree_and_learn(tmp_path):
 def test_failed_worker_stops_the_job_with_a_message(tmp_path):
     # One worker of a real training job fails on bad input; the other would wait for it
     # forever in the synchronous all-reduce.
-    command = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5",
-               "--dataset", "synthetic", "--image-size", "32", "--kvstore", "dist_sync",
-               "--out", str(tmp_path / "run"), "--no-progress", "--batch-size", "16"]
+    command = script_command("train.py", "--net", "lenet5", "--dataset", "synthetic",
+                             "--image-size", 32, "--kvstore", "dist_sync", "--out",
+                             tmp_path / "run", "--no-progress", "--batch-size", 16)
     crash = ("import os, runpy, sys; sys.argv = %r; sys.path.insert(0, os.path.dirname(sys.argv[0])); "
              "os.environ['DMLC_ROLE'] == 'worker' and os.environ.get('CRASH') and "
              "sys.argv.extend(['--lr', '-1']); runpy.run_path(sys.argv[0], run_name='__main__')"
              % command[1:])
     env = dict(os.environ, CRASH="1")
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
-                             "-n", "2", "-s", "1", "--timeout", "120", "--", sys.executable,
-                             "-c", crash], capture_output=True, text=True, timeout=180, env=env)
+    result = subprocess.run(script_command("launch.py", "-n", 2, "-s", 1, "--timeout", 120, "--",
+                                           sys.executable, "-c", crash),
+                            capture_output=True, text=True, timeout=180, env=env)
     assert result.returncode == 2
     assert re.search(r"worker \d exited with status 2; stopped the other processes",
                      result.stderr), result.stderr
@@ -63,8 +62,7 @@ def test_dist_kvstore_outside_a_job_is_a_clear_error(tmp_path):
 
 def test_dist_async_two_workers_learn(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
-                             "-n", "2", "-s", "1", "--timeout", "240", "--"]
+    result = subprocess.run(script_command("launch.py", "-n", 2, "-s", 1, "--timeout", 240, "--")
                             + train_command(out, "dist_async", lr=0.001),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -92,9 +90,9 @@ def test_host_file_starts_servers_and_workers_over_ssh(tmp_path):
     hosts.write_text("# two names for this machine\n127.0.0.1\nlocalhost  # the second\n")
     out = tmp_path / "run"
     env = dict(os.environ, PATH="%s:%s" % (fake_bin, os.environ["PATH"]))
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "launch.py"),
-                             "-n", "2", "-s", "1", "--hosts", str(hosts), "--timeout", "240",
-                             "--"] + train_command(out, "dist_sync", epochs=1),
+    result = subprocess.run(script_command("launch.py", "-n", 2, "-s", 1, "--hosts", hosts,
+                                           "--timeout", 240, "--")
+                            + train_command(out, "dist_sync", epochs=1),
                             capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     # server 0 on host 0, the two workers on hosts 1 and 0

@@ -4,12 +4,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import run_script, script_command
 from gluon_cnn.cli import bench, export, launch, plot, predict, run_main, summary, train
 from gluon_cnn.errors import UserError
 from gluon_cnn.training import TrainConfig
@@ -115,12 +114,13 @@ def test_help_shows_each_default_once_and_none_for_switches(module, capsys):
 
 def test_interrupting_a_distributed_job_says_what_resume_will_do(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, os.path.join(ROOT, "scripts", "launch.py"), "-n", "2", "-s",
-               "1", "--timeout", "240", "--", sys.executable,
-               os.path.join(ROOT, "scripts", "train.py"), "--net", "lenet5", "--dataset",
-               "synthetic", "--synthetic-samples", "4096", "--image-size", "32",
-               "--batch-size", "16", "--num-epochs", "5", "--kvstore", "dist_sync",
-               "--log-interval", "1", "--no-progress", "--out", str(out)]
+    command = script_command("launch.py", "-n", 2, "-s", 1, "--timeout", 240, "--",
+                             *script_command("train.py", "--net", "lenet5", "--dataset",
+                                             "synthetic", "--synthetic-samples", 4096,
+                                             "--image-size", 32, "--batch-size", 16,
+                                             "--num-epochs", 5, "--kvstore", "dist_sync",
+                                             "--log-interval", 1, "--no-progress", "--out",
+                                             out))
     launcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
     iterations = out / "iterations.csv"

@@ -4,7 +4,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import mxnet as mx
@@ -13,7 +12,7 @@ import pytest
 
 from gluon_cnn import UserError
 from gluon_cnn.training import TrainConfig, checkpoint, optimizer_state, train
-from conftest import ROOT
+from conftest import script_command
 from helpers import train_crashing_after
 
 RUN_ARGS = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "512",
@@ -49,9 +48,8 @@ def uninterrupted(tmp_path_factory):
 
 
 def start_run(out):
-    return subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "train.py")] +
-                            RUN_ARGS + ["--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(script_command("train.py", *RUN_ARGS, "--out", out),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_rows(out, rows, process, timeout=120):
@@ -84,8 +82,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_parameters(tmp_path, unint
     process.wait(timeout=30)
     names = [os.path.basename(p) for p in checkpoint.list_checkpoints(str(out / "checkpoints"))]
     assert names == ["epoch-0000"]
-    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py")] +
-                             RUN_ARGS + ["--out", str(out), "--resume"],
+    resumed = subprocess.run(script_command("train.py", *RUN_ARGS, "--out", out, "--resume"),
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from" in resumed.stdout and "epoch 1, batch 0" in resumed.stdout
@@ -107,8 +104,7 @@ def test_signal_writes_a_checkpoint_mid_epoch_and_resume_is_exact(tmp_path, sign
     assert "--resume" in stderr and "Traceback" not in stderr
     names = [os.path.basename(p) for p in checkpoint.list_checkpoints(str(out / "checkpoints"))]
     assert len(names) == 1 and names[0].startswith("epoch-0000-batch-")
-    resumed = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py")] +
-                             RUN_ARGS + ["--out", str(out), "--resume"],
+    resumed = subprocess.run(script_command("train.py", *RUN_ARGS, "--out", out, "--resume"),
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_params(final_params(out), uninterrupted)
