@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """MXNet (gluon_cnn) against PyTorch on the identical network, side by side.
 
-The network is seed 002's 96-px GoogLeNet (``googlenet``), which both frameworks
+The network is the Gluon tutorial's 96-px GoogLeNet (``googlenet``), which both frameworks
 build layer for layer (the script checks that the parameter counts agree). Each
 measurement runs in a fresh process, the frameworks alternate, and every figure is the
 median over ``--rounds`` rounds; ratios are of those medians, measured in this one run.
@@ -28,7 +28,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# seed 002 / Table 1: name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
+# the Gluon tutorial / Table 1: name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
 STAGES = [[(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64)],
           [(192, 96, 208, 16, 48, 64), (160, 112, 224, 24, 64, 64), (128, 128, 256, 24, 64, 64),
            (112, 144, 288, 32, 64, 64), (256, 160, 320, 32, 128, 128)],
@@ -238,7 +238,7 @@ def main():
     from gluon_cnn.bench import cpu_peak_gflops, read_cpuinfo
     peak, peak_basis = cpu_peak_gflops()
     lines = [
-        "googlenet (seed 002), batch %d, %d px, %d parameters in both; medians of %d "
+        "googlenet (the Gluon tutorial), batch %d, %d px, %d parameters in both; medians of %d "
         "rounds" % (args.batch_size, args.image_size, params.pop(), args.rounds),
         "machine: %s; theoretical peak %.1f GFLOP/s (%s)" % (
             read_cpuinfo()[0], peak or 0, peak_basis),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where a training step's time goes, MXNet (gluon_cnn) beside PyTorch, operator by operator.
 
-The step and network are compare_pytorch.py's: seed 002's 96-px GoogLeNet, batch 64, SGD,
+The step and network are compare_pytorch.py's: the Gluon tutorial's 96-px GoogLeNet, batch 64, SGD,
 softmax cross-entropy; MXNet hybridized with static allocation (the trainer's own step),
 PyTorch channels-last. Each framework runs in a fresh process under its own profiler and
 the operators' times are summed into the same categories, in milliseconds per step;
@@ -205,7 +205,7 @@ def main():
     onednn = {key: {"ms": ms, "calls": rounds["onednn"][0][key]["calls"]}
               for key, ms in onednn_ms.items()}
 
-    print("googlenet (seed 002), batch %d, %d px, training step: milliseconds per "
+    print("googlenet (the Gluon tutorial), batch %d, %d px, training step: milliseconds per "
           "step, medians of %d rounds of %d profiled steps" % (
               args.batch_size, args.image_size, args.rounds, args.steps))
     print("%-40s %9s %9s" % ("operators", "MXNet", "PyTorch"))

@@ -130,7 +130,7 @@ def test_crop_flip_keeps_shape_and_content():
     assert not np.array_equal(out, images)
 
 
-def test_default_resize_is_seed_002s_per_image_imresize():
+def test_default_resize_is_the_gluon_tutorials_per_image_imresize():
     import mxnet as mx
     from gluon_cnn.data import to_network_input
     images = np.random.RandomState(3).randint(0, 256, (3, 32, 32, 3)).astype(np.uint8)

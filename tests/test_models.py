@@ -8,7 +8,7 @@ from gluon_cnn import debug
 from gluon_cnn.models import Classifier
 
 # Trainable parameters at the canonical input size and 1000 classes (10 for the CIFAR
-# nets). Sources: seed 004 (LeNet-5), the issue / papers (AlexNet single column computed
+# nets). Sources: the Keras CNN chapter (LeNet-5), the issue / papers (AlexNet single column computed
 # from the paper's layer sizes, VGG-16, GoogLeNet Table 1, ResNet-50), torchvision's model
 # documentation "num_params" (other VGG and ResNet depths; VGG-BN there keeps conv biases).
 REFERENCE_PARAMS = {
@@ -104,7 +104,7 @@ def test_hybridized_googlenet_paper_infers_on_images_too_small_for_its_aux_heads
     assert net(mx.nd.zeros((2, 3, smallest, smallest))).shape == (2, 10)
 
 
-def test_seed_002_shapes_through_debug_mode(capsys):
+def test_the_gluon_tutorials_shapes_through_debug_mode(capsys):
     net = gluon_cnn.get_model("googlenet", classes=10, debug=True)
     net.initialize(mx.init.Xavier())
     x = mx.nd.random.normal(shape=(32, 3, 96, 96))
@@ -133,7 +133,7 @@ def test_summary_works_before_init_and_when_hybridized():
     assert before["macs"] == 117600 + 240000 + 48000 + 10080 + 840
 
 
-def test_receptive_field_of_vgg16_matches_seed_001():
+def test_receptive_field_of_vgg16_matches_the_keras_vgg_notebook():
     rows = debug.receptive_field(gluon_cnn.get_model("vgg16"), (1, 3, 224, 224))
     pools = [row.receptive_field for row in rows if row.op == "Pooling"]
     assert pools == [6, 16, 44, 100, 212]

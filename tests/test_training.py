@@ -268,12 +268,12 @@ def test_evaluate_counts_on_the_devices_and_agrees_with_mxnets_metric():
             == pytest.approx(metric.get()[1])
 
 
-def test_seed_table_puts_each_epoch_beside_seed_002(tmp_path):
-    from gluon_cnn.plot import seed_table
+def test_reference_table_puts_each_epoch_beside_the_gluon_tutorials(tmp_path):
+    from gluon_cnn.plot import reference_table
     (tmp_path / "metrics.csv").write_text(
         "epoch,smoothed_loss,train_acc,running_train_acc,test_acc,lr,seconds,samples_per_sec\n"
         "0,2.1,0.25,0.2,0.26,0.1,400.4,130\n10,0.5,0.9,0.88,0.77,0.1,401,130\n")
-    lines = seed_table(str(tmp_path)).splitlines()
+    lines = reference_table(str(tmp_path)).splitlines()
     assert lines[2] == "| 0 | 2.030 | 0.280 | 0.287 | 69.9 | 2.100 | 0.250 | 0.260 | 400 | -2.7 |"
     assert lines[-1] == "| 10 |  |  |  |  | 0.500 | 0.900 | 0.770 | 401 |  |"
-    assert len(lines) == 2 + 11  # the seed's ten epochs and ours
+    assert len(lines) == 2 + 11  # the tutorial's ten epochs and ours

@@ -27,9 +27,9 @@ def new_parser(description):
 def net_help():
     """The --net help of every tool: which GoogLeNet is which, and every name."""
     from ..models import list_models
-    return ("network: googlenet is seed 002's 96-px GoogLeNet (the main job), googlenet_paper "
-            "the paper's with LRN and auxiliary heads, googlenet_bn the paper's with batch "
-            "norm; one of %s (scripts/summary.py --list describes each)"
+    return ("network: googlenet is the MXNet Gluon tutorial's 96-px GoogLeNet (the main job), "
+            "googlenet_paper the paper's with LRN and auxiliary heads, googlenet_bn the "
+            "paper's with batch norm; one of %s (scripts/summary.py --list describes each)"
             % ", ".join(list_models()))
 
 

@@ -1,5 +1,6 @@
-"""Train a zoo network. The defaults reproduce seed 002: GoogLeNet on CIFAR-10 resized to
-96 px, batch 64, plain SGD at 0.1, Xavier initialization, 20 epochs, hybridized."""
+"""Train a zoo network. The defaults reproduce the MXNet Gluon GoogLeNet tutorial's run:
+GoogLeNet on CIFAR-10 resized to 96 px, batch 64, plain SGD at 0.1, Xavier initialization,
+20 epochs, hybridized."""
 
 from ..data import DATASETS, RESIZE_MODES
 from ..data.cifar import DEFAULT_DIR
@@ -20,11 +21,11 @@ def build_parser():
     add("--image-size", type=int, default=defaults.image_size, help="input size in pixels")
     add("--resize", default=defaults.resize, choices=RESIZE_MODES,
         help="how images reach --image-size: imresize resizes each image with OpenCV's "
-             "bilinear filter as seed 002's loader did; aligned resizes the batch with MXNet's "
-             "BilinearResize2D, corners aligned")
+             "bilinear filter as the Gluon tutorial's loader did; aligned resizes the batch "
+             "with MXNet's BilinearResize2D, corners aligned")
     add("--last-batch", default=defaults.last_batch, choices=LAST_BATCH,
         help="the partial batch at the end of an epoch: discard it, or keep it and step it "
-             "as a full batch (seed 002's trainer.step(batch_size))")
+             "as a full batch (the Gluon tutorial's trainer.step(batch_size))")
     add("--num-epochs", "--epochs", dest="num_epochs", type=int, default=defaults.num_epochs,
         help="training epochs")
     add("--batch-size", type=int, default=defaults.batch_size, help="samples per step")
@@ -58,7 +59,7 @@ def build_parser():
     add("--augment", action="store_true", help="random crop and horizontal flip")
     add("--no-eval-train", dest="eval_train", action="store_false",
         help="report the running accuracy of the epoch's batches as Train acc instead of "
-             "seed 002's full pass over the training set after each epoch (faster)")
+             "the Gluon tutorial's full pass over the training set after each epoch (faster)")
     add("--log-interval", type=int, default=defaults.log_interval,
         help="iterations between rows of iterations.csv")
     add("--synthetic-samples", type=int, default=defaults.synthetic_samples,

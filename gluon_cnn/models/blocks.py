@@ -120,7 +120,7 @@ class BasicBlock(HybridBlock):
 class Bottleneck(HybridBlock):
     """1x1 reduce, 3x3, 1x1 expand (x4) with a shortcut (ResNet-50/101/152).
 
-    As in the paper (and seed 004's Keras blocks) the stride sits on the first 1x1
+    As in the paper (and the Keras CNN chapter's Keras blocks) the stride sits on the first 1x1
     convolution. ``projection=True`` is the paper's projection shortcut (option B), used
     where the shape changes; otherwise the shortcut is the identity.
     """

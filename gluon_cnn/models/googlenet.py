@@ -2,18 +2,19 @@
 
 Three networks share the table:
 
-- ``googlenet``: the 96-px network trained in seed 002, with its six blocks:
+- ``googlenet``: the 96-px network trained in the Gluon tutorial, with its six blocks:
   un-padded pools, a 1x1 convolution without ReLU before the 3x3, a 2x2 average pool in
   place of the 7x7 one, no auxiliary heads. For a (32,3,96,96) input its blocks output
   (32,64,23,23), (32,192,11,11), (32,480,5,5), (32,832,2,2), (32,1024,1,1), (32,10).
   It is what ``scripts/train.py`` trains by default.
-- ``googlenet_paper``: the paper's network (seeds 000 and 004). LRN after the first two convolutions, 3x3/2 max
-  pools (ceil mode, as in the reference Caffe model), global average pooling, dropout 0.4,
-  and the two auxiliary classifiers after 4a and 4d. The auxiliary heads are trained
+- ``googlenet_paper``: the paper's network (the TensorFlow GoogLeNet notebook and the Keras
+  CNN chapter). LRN after the first two convolutions, 3x3/2 max pools (ceil mode, as in the
+  reference Caffe model), global average pooling, dropout 0.4, and the two auxiliary
+  classifiers after 4a and 4d. The auxiliary heads are trained
   (``with_aux_outputs(net)``) but are not part of ``net(x)``, nor of an export.
   6,998,552 parameters at 1000 classes without the auxiliary heads.
 - ``googlenet_bn``: the paper's network with batch normalization after every convolution
-  (seed 003) in place of LRN, with the auxiliary heads.
+  (the PyTorch GoogLeNet post) in place of LRN, with the auxiliary heads.
 """
 import warnings
 
@@ -35,20 +36,21 @@ AUX_AFTER = ("4a", "4d")
 
 
 class GoogLeNet(Classifier):
-    """GoogLeNet; ``variant`` is "seed002", "paper" or "bn" (see the module docstring)."""
+    """GoogLeNet; ``variant`` is "gluon_tutorial", "paper" or "bn" (see the module docstring)."""
 
     def __init__(self, classes=1000, variant="paper", aux_classifiers=None, in_channels=3,
                  dropout=0.4, **kwargs):
         super().__init__(in_channels=in_channels,
-                         canonical_size=96 if variant == "seed002" else 224, **kwargs)
+                         canonical_size=96 if variant == "gluon_tutorial" else 224, **kwargs)
         if aux_classifiers is None:
-            aux_classifiers = variant != "seed002"
+            aux_classifiers = variant != "gluon_tutorial"
         batch_norm = variant == "bn"
-        seed002 = variant == "seed002"
+        tutorial = variant == "gluon_tutorial"
 
         def pool():
-            # The paper's pools keep 112->56->28->14->7 at 224 px; seed 002's do not round up.
-            return nn.MaxPool2D(pool_size=3, strides=2, ceil_mode=not seed002)
+            # The paper's pools keep 112->56->28->14->7 at 224 px; the Gluon tutorial's
+            # do not round up.
+            return nn.MaxPool2D(pool_size=3, strides=2, ceil_mode=not tutorial)
 
         self._aux_taps = {}  # id(Inception module) -> table name ("4a"), where heads attach
         with self.name_scope():
@@ -57,7 +59,7 @@ class GoogLeNet(Classifier):
             conv1.add(conv_block(64, 7, 2, 3, batch_norm=batch_norm, in_channels=in_channels),
                       pool())
             conv2 = nn.HybridSequential(prefix="stem2_")
-            conv2.add(conv_block(64, 1, batch_norm=batch_norm, relu=not seed002),
+            conv2.add(conv_block(64, 1, batch_norm=batch_norm, relu=not tutorial),
                       conv_block(192, 3, padding=1, batch_norm=batch_norm))
             if variant == "paper":
                 conv1.add(LocalResponseNorm())
@@ -75,7 +77,7 @@ class GoogLeNet(Classifier):
                     if aux_classifiers and row[0] in AUX_AFTER:
                         self._aux_taps[id(module)] = row[0]
                 if stage_name == "inception5":
-                    stage.add(nn.AvgPool2D(pool_size=2, strides=1) if seed002
+                    stage.add(nn.AvgPool2D(pool_size=2, strides=1) if tutorial
                               else nn.GlobalAvgPool2D())
                 self.features.add(stage)
             self.output = nn.HybridSequential(prefix="classifier_")
@@ -147,8 +149,9 @@ def with_aux_outputs(net):
 
 @register_model
 def googlenet(classes=10, **kwargs):
-    """Seed 002's 96-px GoogLeNet, the main job's network (six blocks, no auxiliary heads)."""
-    return GoogLeNet(classes=classes, variant="seed002", aux_classifiers=False, **kwargs)
+    """The Gluon tutorial's 96-px GoogLeNet, the main job's network (six blocks, no auxiliary
+    heads)."""
+    return GoogLeNet(classes=classes, variant="gluon_tutorial", aux_classifiers=False, **kwargs)
 
 
 @register_model
@@ -159,5 +162,6 @@ def googlenet_paper(classes=1000, aux_classifiers=True, **kwargs):
 
 @register_model
 def googlenet_bn(classes=1000, aux_classifiers=True, **kwargs):
-    """The paper's GoogLeNet with batch normalization in place of LRN (seed 003)."""
+    """The paper's GoogLeNet with batch normalization in place of LRN (the PyTorch GoogLeNet
+    post)."""
     return GoogLeNet(classes=classes, variant="bn", aux_classifiers=aux_classifiers, **kwargs)

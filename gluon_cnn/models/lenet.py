@@ -1,7 +1,8 @@
-"""LeNet-5 as in seed 004: two 5x5 convolutions with 2x2 max pooling, then FC 120-84-classes.
+"""LeNet-5 as in the Keras CNN chapter: two 5x5 convolutions with 2x2 max pooling, then FC
+120-84-classes.
 
-ReLU and max pooling follow seed 004 (the 1998 paper used scaled tanh and subsampling);
-61,706 parameters for 32x32x1 inputs and 10 classes.
+ReLU and max pooling follow the Keras CNN chapter (the 1998 paper used scaled tanh and
+subsampling); 61,706 parameters for 32x32x1 inputs and 10 classes.
 """
 from mxnet.gluon import nn
 
@@ -29,5 +30,5 @@ class LeNet5(Classifier):
 
 @register_model
 def lenet5(classes=10, in_channels=1, **kwargs):
-    """LeNet-5 (seed 004), 32x32 grayscale by default."""
+    """LeNet-5 (the Keras CNN chapter), 32x32 grayscale by default."""
     return LeNet5(classes=classes, in_channels=in_channels, **kwargs)
