@@ -1,6 +1,7 @@
 """The benchmark scripts' own parsing (the scripts themselves need PyTorch and an idle
 machine, so they are run by hand, not here)."""
 import os
+import re
 import sys
 
 import pytest
@@ -66,3 +67,12 @@ def test_plateau_exit_is_the_first_iteration_below_2_20(tmp_path):
         pass
     row = seed_study.run_one(Args(), {}, 7, str(tmp_path))
     assert row == {"seed": 7, "plateau_exit": 2, "loss": 2.1, "test_acc": 0.25}
+
+
+def test_end_to_end_times_both_sides_of_the_loops_own_step(capsys):
+    import end_to_end
+    end_to_end.main(["--net", "lenet5", "--rounds", "2", "--steps", "2", "--warmup", "1"])
+    out = capsys.readouterr().out
+    assert "2 rounds of 2 timed steps per side" in out
+    assert re.search(r"end to end / bare: \d+\.\d{3}x", out)
+    assert len(re.findall(r"rounds: \d+\.\d, \d+\.\d s", out)) == 2
