@@ -1,5 +1,6 @@
-"""The benchmark scripts' own parsing (the scripts themselves need PyTorch and an idle
-machine, so they are run by hand, not here)."""
+"""The benchmark scripts' own logic: parsing, tables, and short runs on tiny settings.
+Their figures need an idle machine (and PyTorch for some), so they are run by hand; nothing
+here times anything."""
 import os
 import re
 import sys
