@@ -18,6 +18,10 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from gluon_cnn.paths import RunFolder  # noqa: E402
+from gluon_cnn.training.checkpoint import STATE, checkpoint_name  # noqa: E402
 
 
 def main():
@@ -32,16 +36,16 @@ def main():
                              "longer holds it (default: RUN/checkpoints/epoch-N+1/state.json)")
     args = parser.parse_args()
     epoch = int(args.checkpoint.split("-")[1])
+    run, scratch = RunFolder(args.run), RunFolder(tempfile.mkdtemp(prefix="check-resume-"))
     expected_file = args.compare_with or os.path.join(
-        args.run, "checkpoints", "epoch-%04d" % (epoch + 1), "state.json")
-    with open(os.path.join(args.run, "config.json")) as handle:
+        run.checkpoints, checkpoint_name(epoch + 1), STATE)
+    with open(run.config) as handle:
         config = json.load(handle)
     with open(expected_file) as handle:
         expected = json.load(handle)
-    scratch = tempfile.mkdtemp(prefix="check-resume-")
-    os.makedirs(os.path.join(scratch, "checkpoints"))
-    shutil.copytree(os.path.join(args.run, "checkpoints", args.checkpoint),
-                    os.path.join(scratch, "checkpoints", args.checkpoint))
+    os.makedirs(scratch.checkpoints)
+    shutil.copytree(os.path.join(run.checkpoints, args.checkpoint),
+                    os.path.join(scratch.checkpoints, args.checkpoint))
     command = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--net", config["net"],
                "--data-dir", args.data_dir, "--image-size", str(config["image_size"]),
                "--resize", config["resize"], "--last-batch", config["last_batch"],
@@ -52,11 +56,10 @@ def main():
                "--lr-decay", str(config["lr_decay"]),
                "--lr-decay-epoch", config["lr_decay_epoch"] or "",
                "--num-epochs", str(epoch + 2), "--no-eval-train", "--no-progress",
-               "--out", scratch, "--resume"]
+               "--out", scratch.root, "--resume"]
     print("$ " + " ".join(command), flush=True)
     subprocess.run(command, check=True)
-    with open(os.path.join(scratch, "checkpoints", "epoch-%04d" % (epoch + 1),
-                           "state.json")) as handle:
+    with open(os.path.join(scratch.checkpoints, checkpoint_name(epoch + 1), STATE)) as handle:
         replayed = json.load(handle)
     same = True
     for name, digest in sorted(expected["sha256"].items()):
@@ -67,7 +70,7 @@ def main():
     equal = replayed["smoothed_loss"] == expected["smoothed_loss"]
     print("smoothed loss     %s  %r" % ("equal" if equal else "DIFFERENT",
                                          replayed["smoothed_loss"]["value"]))
-    shutil.rmtree(scratch)
+    shutil.rmtree(scratch.root)
     return 0 if same and equal else 1
 
 

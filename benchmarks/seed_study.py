@@ -23,7 +23,6 @@ a Markdown table (``--table``)::
         --variant baseline --variant resize=aligned --variant jpeg=75
 """
 import argparse
-import csv
 import logging
 import os
 import shutil
@@ -37,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 from gluon_cnn.cli import run_main  # noqa: E402
 from gluon_cnn.errors import UserError  # noqa: E402
 from gluon_cnn.training import TrainConfig, train  # noqa: E402
+from gluon_cnn.csvlog import read_csv  # noqa: E402
 from gluon_cnn.paths import RunFolder  # noqa: E402
 from gluon_cnn.plot import read_reference  # noqa: E402
 
@@ -75,15 +75,10 @@ def reencoded_copy(data_dir, quality, folder):
     return folder
 
 
-def read_rows(path):
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def run_one(args, settings, seed, folder):
     """Train (or continue, or just read) one first epoch; returns its figures."""
-    metrics = os.path.join(folder, "metrics.csv")
-    finished = os.path.isfile(metrics) and read_rows(metrics)
+    run = RunFolder(folder)
+    finished = os.path.isfile(run.metrics) and read_csv(run.metrics)
     if not finished:
         data_dir = args.data_dir
         if "jpeg" in settings:
@@ -91,9 +86,8 @@ def run_one(args, settings, seed, folder):
                                       os.path.join(args.work_dir, "data-jpeg%d"
                                                    % settings["jpeg"]))
         overrides = {key: value for key, value in settings.items() if key != "jpeg"}
-        checkpoints = os.path.join(folder, "checkpoints")
-        resume = os.path.isdir(checkpoints) and bool(os.listdir(checkpoints))
-        if not resume and os.path.isdir(folder) and RunFolder(folder).run_files():
+        resume = os.path.isdir(run.checkpoints) and bool(os.listdir(run.checkpoints))
+        if not resume and os.path.isdir(folder) and run.run_files():
             # the study's own run, stopped before its first checkpoint (or carried to another
             # machine without it): its partial logs are worth nothing, so it starts over
             log.warning("%s: unfinished and without a checkpoint; training it again", folder)
@@ -102,8 +96,8 @@ def run_one(args, settings, seed, folder):
                           eval_train=False, log_interval=1, progress=False, out=folder,
                           resume=resume, max_train_samples=args.max_train_samples,
                           max_test_samples=args.max_test_samples, **overrides))
-    epoch = read_rows(metrics)[0]
-    iterations = read_rows(os.path.join(folder, "iterations.csv"))
+    epoch = read_csv(run.metrics)[0]
+    iterations = read_csv(run.iterations)
     leaves = next((int(row["iteration"]) for row in iterations
                    if float(row["smoothed_loss"]) < PLATEAU_LOSS), None)
     return {"seed": seed, "plateau_exit": leaves, "loss": float(epoch["smoothed_loss"]),
