@@ -56,6 +56,16 @@ def test_theoretical_peak_follows_the_vector_unit_and_clock(model, flags, per_cy
     assert ("%d FLOP/cycle" % per_cycle) in basis and "2 cores" in basis
 
 
+def test_a_machine_faster_than_its_nominal_clock_raises_the_theoretical_peak():
+    from gluon_cnn.bench import cpu_peak_gflops
+    cpuinfo = CPUINFO % ("AMD EPYC", "fma avx2 avx512f")
+    nominal, _ = cpu_peak_gflops(cpuinfo, cores=2)
+    assert cpu_peak_gflops(cpuinfo, cores=2, at_least=nominal / 2)[0] == nominal
+    raised, basis = cpu_peak_gflops(cpuinfo, cores=2, at_least=1.25 * nominal)
+    assert raised == pytest.approx(1.25 * nominal)
+    assert "run above the nominal clock" in basis
+
+
 def test_bench_reports_both_peaks_and_never_more_than_the_theoretical_one():
     result = run_script("bench.py", *TINY)
     figures = json.loads(result.stdout)
