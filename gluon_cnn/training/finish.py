@@ -9,6 +9,7 @@ from ..errors import UserError
 from ..models import get_model
 from ..paths import RunFolder
 from ..plot import plot_runs
+from ..runs import run_resize
 from . import checkpoint
 
 
@@ -39,5 +40,5 @@ def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
     prefix = prefix or folder.export(config["net"]).prefix
     size = config["image_size"]
     return deploy.export(net, prefix, (1, net.in_channels, size, size),
-                         epoch=checkpoint.last_epoch(state), resize=config.get("resize", "aligned"),
+                         epoch=checkpoint.last_epoch(state), resize=run_resize(config),
                          class_names=config.get("class_names"))
