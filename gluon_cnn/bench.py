@@ -61,8 +61,8 @@ _MEASURED_PEAK = {}
 
 # The kernels the measured peak is the best of: oneDNN's matrix product (FullyConnected;
 # mx.nd.dot goes to the BLAS, 3x slower here) and its 3x3 convolution, each large enough
-# to run near the machine's best. On 2 Zen 4 cores a 2048-wide product reached 183 GFLOP/s,
-# a 4096-wide one 210, the convolution 221 (the network's inference, 203).
+# to run near the machine's best: a 2048-wide product alone ran slower than a network's own
+# convolutions on Zen 4 cores (results/bench/peak_amd_epyc.txt).
 PEAK_KERNELS = {
     "float32 %dx%d matrix product (FullyConnected)" % (GEMM_SIZE, GEMM_SIZE): (
         lambda ctx: (mx.nd.random.uniform(shape=(GEMM_SIZE, GEMM_SIZE), ctx=ctx),
