@@ -58,7 +58,8 @@ setup(
         # libmxnet.so's CUDA 11 libraries, none shipped in the wheel (gluon_cnn/_cuda.py
         # loads them before mxnet); each release checked to carry the soname it needs
         "gpu": ["mxnet-cu112==" + MXNET_VERSION] + CUDA_WHEELS,
-        "test": ["pytest>=7"],
+        # rerunfailures: distributed-job tests rerun on MXNet's parameter-server abort only
+        "test": ["pytest>=7", "pytest-rerunfailures>=14"],
         "onnx": ["onnx==1.17.0", "onnxruntime==1.32.0"],
         # benchmarks/compare_pytorch.py only; CPU build from the local wheel on our machines
         "bench": ["torch==2.13.0"],

@@ -10,6 +10,7 @@ stopped and the failure is reported; nothing is left running and nothing hangs p
 """
 import logging
 import os
+import re
 import shlex
 import signal
 import socket
@@ -19,6 +20,10 @@ import time
 from .errors import UserError
 
 log = logging.getLogger(__name__)
+
+# What a process prints when MXNet 1.9.1's parameter server aborts a job in its first steps
+# (a key asked for before it was stored; docs/scaling-out.md): starting again is the cure.
+PS_LITE_ABORT = re.compile(r"init \d+ first|ps-lite/include/ps/\w+\.h:\d+: Check failed")
 
 # How long interrupted workers get to finish their step before they are killed.
 WORKER_GRACE_SECONDS = 30
@@ -121,22 +126,31 @@ class Cluster:
                 process.wait()
 
     def interrupt(self):
-        """Ctrl-C: the workers first, so that each can finish its step and say what was
+        """Ctrl-C or SIGTERM: the workers first, so that each can finish its step and say what was
         saved while the servers still answer; then the servers and the scheduler."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut this short
+            signal.signal(number, signal.SIG_IGN)
         self.stop(roles=("worker",), grace=WORKER_GRACE_SECONDS)
         self.stop()
 
     def wait(self, timeout=None):
-        """0 when every worker succeeded; otherwise stop all and raise UserError."""
+        """0 when every worker succeeded; otherwise stop all and raise UserError. SIGINT and
+        SIGTERM stop the job too: a launcher killed alone would leave its processes running,
+        and one started in the background inherits SIGINT ignored."""
         deadline = None if timeout is None else time.time() + timeout
+        previous = {number: signal.signal(number, _interrupt)
+                    for number in (signal.SIGINT, signal.SIGTERM)}
         try:
             while True:
                 for role, index, process in self.processes:
                     code = process.poll()
                     if code not in (None, 0):
+                        hint = (" If it printed 'init N first' or a ps-lite 'Check failed' "
+                                "just after the start, that is MXNet 1.9.1's known "
+                                "parameter-server race: start the job again."
+                                if code == -signal.SIGABRT else "")
                         raise UserError("%s %d exited with status %d; stopped the other "
-                                        "processes of the job." % (role, index, code))
+                                        "processes of the job.%s" % (role, index, code, hint))
                 workers = [p for role, _, p in self.processes if role == "worker"]
                 if all(p.poll() == 0 for p in workers):
                     # servers and the scheduler leave once the workers have finalized
@@ -157,6 +171,12 @@ class Cluster:
                                  % len(self.processes)) from None
         finally:
             self.stop()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def _interrupt(number, frame):
+    raise KeyboardInterrupt
 
 
 def launch(command, num_workers, num_servers, host="127.0.0.1", hosts_file=None, timeout=None):
@@ -168,4 +188,4 @@ def launch(command, num_workers, num_servers, host="127.0.0.1", hosts_file=None,
     return cluster.wait(timeout)
 
 
-__all__ = ["Cluster", "free_port", "launch", "read_hosts", "resolve"]
+__all__ = ["Cluster", "PS_LITE_ABORT", "free_port", "launch", "read_hosts", "resolve"]

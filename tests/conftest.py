@@ -9,6 +9,8 @@ sys.path.insert(0, ROOT)
 import gluon_cnn  # noqa: E402,F401  (first: it sets the thread defaults before mxnet loads)
 import mxnet as mx  # noqa: E402
 
+from gluon_cnn.distributed import PS_LITE_ABORT  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def seeded():
@@ -27,3 +29,30 @@ def run_script(name, *args, cwd=None, timeout=600):
     import subprocess
     return subprocess.run(script_command(name, *args), capture_output=True, text=True, cwd=cwd,
                           timeout=timeout)
+
+
+# MXNet 1.9.1's parameter server now and then aborts a job in its first steps
+# (gluon_cnn.distributed.PS_LITE_ABORT, docs/scaling-out.md): a race inside libmxnet that no
+# release will fix. The tests of distributed jobs rerun on exactly that abort, twice at
+# most, and fail at once on anything else.
+distributed_job = pytest.mark.flaky(reruns=2, only_rerun=["PsLiteAbort"])
+
+
+class PsLiteAbort(AssertionError):
+    """A distributed job died of ps-lite's own abort, not of anything the project does."""
+
+
+def check_ps_lite_abort(output):
+    """Raise PsLiteAbort when a job's output shows ps-lite's abort."""
+    match = PS_LITE_ABORT.search(output)
+    if match:
+        raise PsLiteAbort("the job died of MXNet's parameter-server abort (%s):\n%s"
+                          % (match.group(0), output))
+
+
+def assert_job_succeeded(result):
+    """A launched job's CompletedProcess ended with status 0 (PsLiteAbort if ps-lite aborted it)."""
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        check_ps_lite_abort(output)
+    assert result.returncode == 0, output

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import run_script, script_command
+from conftest import check_ps_lite_abort, distributed_job, run_script, script_command
 from gluon_cnn.cli import bench, export, launch, plot, predict, run_main, summary, train
 from gluon_cnn.errors import UserError
 from gluon_cnn.training import TrainConfig
@@ -112,6 +112,7 @@ def test_help_shows_each_default_once_and_none_for_switches(module, capsys):
     assert not re.search(r"default[^()]*\) \(default:", text)  # never said twice
 
 
+@distributed_job
 def test_interrupting_a_distributed_job_says_what_resume_will_do(tmp_path):
     out = tmp_path / "run"
     command = script_command("launch.py", "-n", 2, "-s", 1, "--timeout", 240, "--",
@@ -128,7 +129,10 @@ def test_interrupting_a_distributed_job_says_what_resume_will_do(tmp_path):
     while time.time() < deadline:
         if iterations.exists() and len(iterations.read_text().splitlines()) > 5:
             break
-        assert launcher.poll() is None, launcher.communicate()
+        if launcher.poll() is not None:
+            output = "".join(launcher.communicate())
+            check_ps_lite_abort(output)
+            raise AssertionError("the job ended before it was interrupted:\n" + output)
         time.sleep(0.1)
     launcher.send_signal(signal.SIGINT)
     stdout, stderr = launcher.communicate(timeout=120)
