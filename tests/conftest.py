@@ -9,7 +9,15 @@ sys.path.insert(0, ROOT)
 import gluon_cnn  # noqa: E402,F401  (first: it sets the thread defaults before mxnet loads)
 import mxnet as mx  # noqa: E402
 
+from gluon_cnn._env import read_cpuinfo  # noqa: E402
 from gluon_cnn.distributed import PS_LITE_ABORT  # noqa: E402
+from gluon_cnn.training.devices import BFLOAT16_CPU_FLAGS  # noqa: E402
+
+# --amp on the CPU computes in bfloat16, which oneDNN runs only with AVX-512; on other CPUs
+# (an AMD EPYC Zen 3 has AVX2 only) it is refused, and the tests check the refusal instead.
+CPU_RUNS_BFLOAT16 = BFLOAT16_CPU_FLAGS <= read_cpuinfo()[1]
+needs_bfloat16 = pytest.mark.skipif(not CPU_RUNS_BFLOAT16,
+                                    reason="this CPU has no AVX-512: --amp is refused here")
 
 
 @pytest.fixture(autouse=True)

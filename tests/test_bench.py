@@ -4,14 +4,15 @@ import json
 
 import pytest
 
-from conftest import run_script
+from conftest import CPU_RUNS_BFLOAT16, needs_bfloat16, run_script
 
 TINY = ["--net", "lenet5", "--image-size", "32", "--batch-size", "8", "--steps", "2",
         "--repeats", "2", "--json"]
 
 
-@pytest.mark.parametrize("extra, precision", [([], "float32"), (["--amp"], "bfloat16"),
-                                              (["--no-hybridize", "--mode", "train"], "float32")])
+@pytest.mark.parametrize("extra, precision", [
+    ([], "float32"), pytest.param(["--amp"], "bfloat16", marks=needs_bfloat16),
+    (["--no-hybridize", "--mode", "train"], "float32")])
 def test_bench_reports_speed_flops_and_memory(extra, precision):
     result = run_script("bench.py", *(TINY + extra))
     assert result.returncode == 0, result.stderr
@@ -24,6 +25,18 @@ def test_bench_reports_speed_flops_and_memory(extra, precision):
             8 / figures[mode]["images_per_sec"] * 1000)
     assert figures["peak_rss_mib"] > 50
     assert figures["hybridize"] == ("--no-hybridize" not in extra)
+
+
+@pytest.mark.skipif(CPU_RUNS_BFLOAT16, reason="this CPU runs bfloat16")
+def test_amp_is_refused_in_one_sentence_on_a_cpu_without_avx512(tmp_path):
+    bench = run_script("bench.py", *(TINY + ["--amp"]))
+    train = run_script("train.py", "--net", "lenet5", "--dataset", "synthetic", "--amp",
+                       "--out", tmp_path / "run")
+    for result in (bench, train):
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith("error: --amp on the CPU computes in bfloat16, which "
+                                        "oneDNN runs only on CPUs with AVX-512, and this one (")
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
 
 
 def test_bench_bad_input_is_one_clear_line():

@@ -3,7 +3,12 @@
 on a machine without GPUs)."""
 import mxnet as mx
 
+from .._env import read_cpuinfo
 from ..errors import UserError
+
+# oneDNN's bfloat16 kernels need AVX-512's core subset (with AVX512-BF16 or AMX they are
+# native, without it emulated); on an AVX2-only CPU it has no bfloat16 convolution at all.
+BFLOAT16_CPU_FLAGS = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
 
 
 def contexts_from_flag(gpus, ctx=""):
@@ -48,10 +53,11 @@ def parse_contexts(text):
     return contexts
 
 
-def amp_dtype(contexts):
+def amp_dtype(contexts, cpuinfo=None):
     """The low precision of ``--amp`` on these devices: float16 on GPUs (tensor cores,
     with dynamic loss scaling), bfloat16 on the CPU, where MXNet has no float16 matrix
-    product but oneDNN runs bfloat16 convolutions."""
+    product but oneDNN runs bfloat16 convolutions on AVX-512 CPUs. ``cpuinfo``: the text
+    of /proc/cpuinfo, read when None."""
     if all(context.device_type == "gpu" for context in contexts):
         return "float16"
     if any(context.device_type == "gpu" for context in contexts):
@@ -59,4 +65,9 @@ def amp_dtype(contexts):
     if not mx.runtime.Features().is_enabled("MKLDNN"):
         raise UserError("--amp on the CPU needs an mxnet built with oneDNN (MKLDNN), which "
                         "runs bfloat16; this build has none.")
+    model, flags, _ = read_cpuinfo(cpuinfo)
+    if flags and not BFLOAT16_CPU_FLAGS <= flags:  # no flags (not Linux): let oneDNN decide
+        raise UserError("--amp on the CPU computes in bfloat16, which oneDNN runs only on "
+                        "CPUs with AVX-512, and this one (%s) lacks it: leave out --amp "
+                        "(float32)." % model)
     return "bfloat16"

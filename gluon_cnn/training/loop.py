@@ -29,7 +29,7 @@ from ..errors import UserError
 from ..paths import RunFolder
 from . import checkpoint, run_log
 from .config import INITIALIZERS
-from .devices import contexts_from_flag
+from .devices import amp_dtype, contexts_from_flag
 from .finish import finish_run
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, SmoothedLoss
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
@@ -46,6 +46,8 @@ def train(config):
     """Run training as ``config`` says; returns a dict of the final figures and paths."""
     config.validate()
     contexts = contexts_from_flag(config.gpus, config.ctx)
+    if config.amp:
+        amp_dtype(contexts)  # a device without the precision is refused before any file
     kvstore, rank, workers = create_kvstore(config.kvstore)
     if rank:  # only rank 0 writes logs, checkpoints and the export
         return _run_phases(config, contexts, kvstore, rank, workers)
