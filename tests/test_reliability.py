@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import mxnet as mx
@@ -12,7 +13,7 @@ import pytest
 
 from gluon_cnn import UserError
 from gluon_cnn.training import TrainConfig, checkpoint, optimizer_state, train
-from conftest import script_command
+from conftest import ROOT, script_command
 from helpers import train_crashing_after
 
 RUN_ARGS = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "512",
@@ -108,6 +109,43 @@ def test_signal_writes_a_checkpoint_mid_epoch_and_resume_is_exact(tmp_path, sign
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_params(final_params(out), uninterrupted)
+
+
+# A stand-in worker whose step never finishes (its peers stopped one step earlier): the
+# sleep stands for the push and pull that wait for them. Python resumes the sleep after
+# each signal, as MXNet's C++ wait does. argv: the seconds of patience, then whether each
+# poll sees one more finished step ("moving"), or no step in progress ("between").
+STUCK_WORKER = """
+import itertools, sys, time
+import gluon_cnn
+from gluon_cnn.training.signals import StopSignals, StuckStepWatch
+case = sys.argv[2]
+finished = itertools.count()
+progress = {"stuck": lambda: (5, (0, 5)), "moving": lambda: (next(finished), (0, 5)),
+            "between": lambda: (5, None)}[case]
+with StopSignals(), StuckStepWatch(progress, lambda name: "rank 0 stopped by " + name,
+                                   patience=float(sys.argv[1])):
+    print("ready", flush=True)
+    time.sleep(3)
+print("the step finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("case, code, says", [
+    ("stuck", 130, "error: rank 0 stopped by SIGTERM"),
+    ("moving", 0, "the step finished"),  # steps still finish: the loop stops at its own check
+    ("between", 0, "the step finished")])  # not in a step: an evaluation pass, say
+def test_a_worker_stuck_in_a_step_after_a_stop_signal_ends(case, code, says):
+    worker = subprocess.Popen([sys.executable, "-c", STUCK_WORKER, "0.3", case], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert worker.stdout.readline() == "ready\n"
+    started = time.time()
+    worker.send_signal(signal.SIGTERM)
+    stdout, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == code, stderr
+    assert says in stdout + stderr and "Traceback" not in stderr
+    if code:
+        assert time.time() - started < 2.5  # it did not wait for the step to finish
 
 
 def test_kill_during_checkpoint_write_leaves_the_last_good_one(tmp_path):

@@ -10,6 +10,7 @@ augmentation depend only on (seed, epoch), MXNet's generator (dropout) is re-see
 (seed, epoch, batch) before every step, and checkpoints hold the parameters, optimizer
 state, smoothed loss and the position in the epoch.
 """
+import contextlib
 import dataclasses
 import json
 import logging
@@ -34,7 +35,7 @@ from .finish import finish_run
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, SmoothedLoss
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
 from .schedules import make_lr_schedule
-from .signals import Interrupted, StopSignals
+from .signals import Interrupted, StopSignals, StuckStepWatch
 from .step import (build_for_training, eval_batch_size, evaluate, make_trainer, start_amp,
                    step_seed, train_step)
 from .workers import create_kvstore, parameters_digest
@@ -63,7 +64,9 @@ def _run_phases(config, contexts, kvstore, rank, workers):
     run = TrainingRun(config, load_data(config, rank, workers), contexts, kvstore, rank,
                       workers)
     run.resume_or_start()
-    with StopSignals() as stop:
+    watch = (StuckStepWatch(run.step_progress, run.stuck_step_line) if workers > 1
+             else contextlib.nullcontext())
+    with StopSignals() as stop, watch:
         for epoch in range(run.position["epoch"], config.num_epochs):
             accuracy, start = run.train_one_epoch(epoch, stop)
             run.end_epoch(epoch, accuracy, start, stop)
@@ -146,6 +149,7 @@ class TrainingRun:
         # --last-batch keep steps the partial batch as if it were full, as the Gluon tutorial's
         # trainer.step(batch_size) did; otherwise each step is normalized by its own batch
         self.step_batch = config.batch_size if config.last_batch == "keep" else None
+        self.steps_finished, self.step_in_progress = 0, None  # for StuckStepWatch
         self.facts = dict(config.to_dict(), classes=len(data.class_names),
                           class_names=data.class_names, in_channels=self.net.in_channels,
                           iterations_per_epoch=self.iterations_per_epoch)
@@ -207,6 +211,7 @@ class TrainingRun:
         return accuracy, start
 
     def step(self, epoch, batch, data, label, accuracy):
+        self.step_in_progress = (epoch, batch)
         mx.random.seed(step_seed(self.config.seed, epoch, batch))
         batch_loss, labels, outputs = train_step(
             self.train_net, self.trainer, self.loss_fn, data, label, self.contexts,
@@ -224,6 +229,19 @@ class TrainingRun:
             self.iteration_log.append(iteration=self.smoothed.iterations, epoch=epoch,
                                       smoothed_loss=self.smoothed.get(),
                                       lr=self.trainer.learning_rate)
+        self.steps_finished += 1
+        self.step_in_progress = None
+
+    def step_progress(self):
+        return self.steps_finished, self.step_in_progress
+
+    def stuck_step_line(self, signal_name):
+        """A distributed worker's last line when its step waited for peers that had stopped."""
+        epoch, batch = self.step_in_progress
+        return ("rank %d stopped by %s at epoch %d after batch %d (its next step waited for "
+                "workers that had already stopped). %s" % (
+                    self.rank, signal_name, epoch, batch,
+                    describe_resume(self.folder.checkpoints, self.rank)))
 
     def stop_inside_epoch(self, signal_name, epoch, batches_done, accuracy, seconds):
         where = "at epoch %d after batch %d" % (epoch, batches_done)
