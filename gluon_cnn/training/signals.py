@@ -62,7 +62,9 @@ class StuckStepWatch:
         self._read, self._write = socket.socketpair()
         self._write.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
-        threading.Thread(target=self._watch, name="stuck-step-watch", daemon=True).start()
+        self._thread = threading.Thread(target=self._watch, name="stuck-step-watch",
+                                        daemon=True)
+        self._thread.start()
         return self
 
     def _watch(self):
@@ -87,5 +89,9 @@ class StuckStepWatch:
         self._done.set()
         self._write.close()
         self._read.shutdown(socket.SHUT_RDWR)
+        # Joined here, so that nothing the thread holds (the run, its KVStore) outlives the
+        # run: a KVStore left for the interpreter's exit made ps-lite's shutdown abort.
+        self._thread.join()
         self._read.close()
+        self.progress = self.last_line = None
         return False
