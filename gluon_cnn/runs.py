@@ -31,6 +31,5 @@ def run_dataset(config, data_dir=None):
     has moved since."""
     return load_dataset(config["dataset"], data_dir or config.get("data_dir"),
                         config["image_size"],
-                        synthetic_samples=(config["synthetic_samples"],
-                                           max(1, config["synthetic_samples"] // 4)),
+                        synthetic_samples=config["synthetic_samples"],
                         seed=config["seed"])

@@ -49,7 +49,7 @@ def test_run_learns_writes_metrics_checkpoints_export_and_curves(tmp_path):
         == ["epoch-0001", "epoch-0002", "epoch-0003"]  # numbered from 0, as the epoch line
     assert os.path.isfile(run / "lenet5-symbol.json") and os.path.isfile(run / "lenet5-0003.params")
     exported = deploy.load_exported(str(run / "lenet5"))
-    splits = load_dataset("synthetic", synthetic_samples=(128, 32))
+    splits = load_dataset("synthetic", synthetic_samples=128)
     data, _ = next(iter(BatchIterator(*splits.test, 32, 32)))
     in_memory = result["net"](data).argmax(axis=1).asnumpy()
     np.testing.assert_array_equal(exported(data).argmax(axis=1).asnumpy(), in_memory)

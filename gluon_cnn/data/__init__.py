@@ -12,9 +12,11 @@ DATASETS = ("cifar10", "imagefolder", "synthetic")
 Splits = collections.namedtuple("Splits", "train test classes")
 
 
-def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=(1024, 256),
+def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=1024,
                  synthetic_classes=10, num_workers=2, seed=0):
-    """Splits(train=(images, labels), test=(images, labels), classes) as uint8 NHWC arrays."""
+    """Splits(train=(images, labels), test=(images, labels), classes) as uint8 NHWC arrays.
+    The synthetic set has ``synthetic_samples`` training images and a quarter as many test
+    images."""
     if name == "cifar10":
         return Splits(*load_cifar10(data_dir, num_workers=num_workers))
     if name == "imagefolder":
@@ -23,8 +25,8 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=(1024, 25
                             "and test/<class>/ folders.")
         return Splits(*load_image_folder(data_dir, size=image_size, num_workers=num_workers))
     if name == "synthetic":
-        train = make_synthetic(synthetic_samples[0], synthetic_classes, 32, seed)
-        test = make_synthetic(synthetic_samples[1], synthetic_classes, 32, seed + 1)
+        train = make_synthetic(synthetic_samples, synthetic_classes, 32, seed)
+        test = make_synthetic(max(1, synthetic_samples // 4), synthetic_classes, 32, seed + 1)
         return Splits(train, test, ["class%d" % i for i in range(synthetic_classes)])
     raise UserError("unknown dataset '%s'; choose one of: %s." % (name, ", ".join(DATASETS)))
 

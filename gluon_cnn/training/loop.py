@@ -97,8 +97,7 @@ def select(split, limit):
 
 def load_data(config, rank=0, workers=1):
     splits = load_dataset(config.dataset, config.data_dir, config.image_size,
-                          synthetic_samples=(config.synthetic_samples,
-                                             max(1, config.synthetic_samples // 4)),
+                          synthetic_samples=config.synthetic_samples,
                           num_workers=config.num_workers, seed=config.seed)
     train_split = select(splits.train, config.max_train_samples)
     # Each worker of a distributed job trains on its own shard of the data.
