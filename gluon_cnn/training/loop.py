@@ -30,7 +30,7 @@ from ..errors import UserError
 from ..paths import RunFolder
 from . import checkpoint, run_log
 from .config import INITIALIZERS
-from .devices import amp_dtype, contexts_from_flag
+from .devices import contexts_from_flag
 from .finish import finish_run
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, SmoothedLoss
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
@@ -47,20 +47,20 @@ def train(config):
     """Run training as ``config`` says; returns a dict of the final figures and paths."""
     config.validate()
     contexts = contexts_from_flag(config.gpus, config.ctx)
-    if config.amp:
-        amp_dtype(contexts)  # a device without the precision is refused before any file
+    # before any file (a device without the precision is refused) and before the network
+    precision = start_amp(contexts) if config.amp else None
     kvstore, rank, workers = create_kvstore(config.kvstore)
     if rank:  # only rank 0 writes logs, checkpoints and the export
-        return _run_phases(config, contexts, kvstore, rank, workers)
+        return _run_phases(config, contexts, kvstore, rank, workers, precision)
     prepare_output(config)
     with run_log.console_log(config.out):
-        return _run_phases(config, contexts, kvstore, rank, workers)
+        return _run_phases(config, contexts, kvstore, rank, workers, precision)
 
 
-def _run_phases(config, contexts, kvstore, rank, workers):
+def _run_phases(config, contexts, kvstore, rank, workers, amp_precision):
     seed_everything(config.seed)
-    if config.amp:  # before the network is built
-        log.info("mixed precision (AMP): %s compute, float32 weights", start_amp(contexts))
+    if amp_precision:
+        log.info("mixed precision (AMP): %s compute, float32 weights", amp_precision)
     run = TrainingRun(config, load_data(config, rank, workers), contexts, kvstore, rank,
                       workers)
     run.resume_or_start()
@@ -148,7 +148,7 @@ class TrainingRun:
         # --last-batch keep steps the partial batch as if it were full, as the Gluon tutorial's
         # trainer.step(batch_size) did; otherwise each step is normalized by its own batch
         self.step_batch = config.batch_size if config.last_batch == "keep" else None
-        self.steps_finished, self.step_in_progress = 0, None  # for StuckStepWatch
+        self.step_in_progress = None  # (epoch, batch) inside a step, for StuckStepWatch
         self.facts = dict(config.to_dict(), classes=len(data.class_names),
                           class_names=data.class_names, in_channels=self.net.in_channels,
                           iterations_per_epoch=self.iterations_per_epoch)
@@ -228,19 +228,22 @@ class TrainingRun:
             self.iteration_log.append(iteration=self.smoothed.iterations, epoch=epoch,
                                       smoothed_loss=self.smoothed.get(),
                                       lr=self.trainer.learning_rate)
-        self.steps_finished += 1
         self.step_in_progress = None
 
     def step_progress(self):
-        return self.steps_finished, self.step_in_progress
+        """(steps finished, step in progress or None), for StuckStepWatch."""
+        return self.smoothed.iterations, self.step_in_progress
+
+    def worker_stop_line(self, signal_name, where):
+        """What a worker of a distributed job says when a signal stops it ``where``."""
+        return "rank %d stopped by %s %s. %s" % (
+            self.rank, signal_name, where, describe_resume(self.folder.checkpoints, self.rank))
 
     def stuck_step_line(self, signal_name):
         """A distributed worker's last line when its step waited for peers that had stopped."""
-        epoch, batch = self.step_in_progress
-        return ("rank %d stopped by %s at epoch %d after batch %d (its next step waited for "
-                "workers that had already stopped). %s" % (
-                    self.rank, signal_name, epoch, batch,
-                    describe_resume(self.folder.checkpoints, self.rank)))
+        return self.worker_stop_line(
+            signal_name, "at epoch %d after batch %d (its next step waited for workers that "
+                         "had already stopped)" % self.step_in_progress)
 
     def stop_inside_epoch(self, signal_name, epoch, batches_done, accuracy, seconds):
         where = "at epoch %d after batch %d" % (epoch, batches_done)
@@ -248,9 +251,7 @@ class TrainingRun:
             # A checkpoint inside an epoch needs every worker at the same step, and
             # ps-lite offers no barrier to meet at: distributed jobs resume from the end
             # of an epoch.
-            raise Interrupted("rank %d stopped by %s %s. %s" % (
-                self.rank, signal_name, where,
-                describe_resume(self.folder.checkpoints, self.rank)))
+            raise Interrupted(self.worker_stop_line(signal_name, where))
         path = self.save_checkpoint(epoch, batches_done, accuracy, seconds)
         raise Interrupted("stopped by %s %s; checkpoint %s written. Continue with the same "
                           "command plus --resume (--out %s)."
