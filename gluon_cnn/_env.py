@@ -72,6 +72,22 @@ def read_cpuinfo(text=None):
             set(flags.group(1).split()) if flags else set(), ghz)
 
 
+# CPU features that decide which oneDNN kernels run, as /proc/cpuinfo names them.
+NOTABLE_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def describe_cpu():
+    """The CPU model, its usable cores and notable vector features, in a few words."""
+    model, flags, _ = read_cpuinfo()
+    features = [flag for flag in NOTABLE_CPU_FLAGS if flag in flags]
+    return "%s, %d cores usable%s" % (model, usable_cores(),
+                                       " (%s)" % ", ".join(features) if features else "")
+
+
 def set_thread_defaults():
     """Give MXNet's OpenMP pool one thread per core unless the user chose otherwise.
 

@@ -26,7 +26,8 @@ class CsvLog:
             writer.writerow(self.columns)
             for row in rows:
                 if float(row[column]) <= last:
-                    writer.writerow([row[name] for name in self.columns])
+                    # a column added since the rows were written is left empty in them
+                    writer.writerow([row.get(name) or "" for name in self.columns])
 
 
 class NullLog:

@@ -21,7 +21,12 @@ REFERENCE_PARAMS = {
     "resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032,
     "resnet101": 44549160, "resnet152": 60192808,
 }
-CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet": (1, 10)}
+CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet": (1, 10), "cifar_resnet20": (1, 10),
+                    "cifar_resnet32": (1, 10), "cifar_resnet44": (1, 10),
+                    "cifar_resnet56": (1, 10), "cifar_resnet110": (1, 10)}
+# The ResNet paper's Table 6, in millions of parameters (rounded as printed there)
+TABLE_6_MILLIONS = {"cifar_resnet20": 0.27, "cifar_resnet32": 0.46, "cifar_resnet44": 0.66,
+                    "cifar_resnet56": 0.85, "cifar_resnet110": 1.7}
 
 
 def build(name, **kwargs):
@@ -34,7 +39,8 @@ def test_registry_lists_every_family():
     names = gluon_cnn.list_models()
     for expected in ["lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn",
                      "vgg16_bn", "googlenet", "googlenet_paper", "googlenet_bn", "resnet18",
-                     "resnet34", "resnet50", "resnet101", "resnet152"]:
+                     "resnet34", "resnet50", "resnet101", "resnet152", "cifar_resnet20",
+                     "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110"]:
         assert expected in names
 
 
@@ -47,6 +53,29 @@ def test_canonical_shape_and_parameter_count(name):
     assert report["rows"][0].output_shape == CANONICAL_OUTPUT.get(name, (1, 1000))
     if name in REFERENCE_PARAMS:
         assert report["trainable_params"] == REFERENCE_PARAMS[name]
+    if name in TABLE_6_MILLIONS:
+        millions = TABLE_6_MILLIONS[name]
+        digits = 1 if millions >= 1 else 2
+        assert round(report["trainable_params"] / 1e6, digits) == millions
+
+
+def test_cifar_resnets_keep_32_px_down_to_8_and_shortcuts_are_zero_padded():
+    net = gluon_cnn.get_model("cifar_resnet20")
+    net.initialize()
+    x, shapes = mx.nd.zeros((2, 3, 32, 32)), []
+    for stage in net.stages():
+        x = stage(x)
+        shapes.append(x.shape)
+    assert shapes == [(2, 16, 32, 32), (2, 16, 32, 32), (2, 32, 16, 16), (2, 64, 1, 1), (2, 10)]
+    from gluon_cnn.models.blocks import ZeroPaddedIdentity
+    x = mx.nd.random.uniform(shape=(1, 16, 8, 8))
+    out = ZeroPaddedIdentity(2)(x).asnumpy()
+    assert out.shape == (1, 32, 4, 4)
+    np.testing.assert_array_equal(out[:, :16], x.asnumpy()[:, :, ::2, ::2])
+    assert not out[:, 16:].any()
+    shortcuts = [block.shortcut for stage in list(net.features._children.values())[1:]
+                 for block in stage._children.values() if hasattr(block, "shortcut")]
+    assert [type(s).__name__ for s in shortcuts if s is not None] == ["ZeroPaddedIdentity"] * 2
 
 
 @pytest.mark.parametrize("name", gluon_cnn.list_models())

@@ -4,8 +4,11 @@ GoogLeNet on CIFAR-10 resized to 96 px, batch 64, plain SGD at 0.1, Xavier initi
 
 from ..data import DATASETS, RESIZE_MODES
 from ..data.cifar import DEFAULT_DIR
+from ..models import NORMALIZATIONS
+from ..recipes import describe_recipes, list_recipes, load_recipe
 from ..training import TrainConfig, train
-from ..training.config import INITIALIZERS, LAST_BATCH, LR_MODES, OPTIMIZERS
+from ..training.config import (INITIALIZERS, LAST_BATCH, LR_MODES, OPTIMIZERS, TTA_MODES,
+                               WARMUP_MODES)
 from . import net_help, new_parser
 
 
@@ -13,7 +16,14 @@ def build_parser():
     defaults = TrainConfig()
     parser = new_parser(__doc__)
     add = parser.add_argument
-    add("--net", default=defaults.net, help=net_help())
+    add("--recipe", default=None,
+        help="start from a named recipe's settings (flags given here override them): %s"
+             % ", ".join(list_recipes()))
+    add("--list-recipes", action="store_true",
+        help="print each recipe, what it is for, its source and its measured result, and exit")
+    add("--net", default=defaults.net, help=net_help() + ". For 32-px images such as "
+        "CIFAR-10 use the ResNet paper's cifar_resnet20 ... cifar_resnet110 (with --image-size "
+        "32 --recipe resnet-paper-cifar), not resnet18, whose ImageNet stem shrinks 32 px to 8")
     add("--dataset", default=defaults.dataset, help="one of: " + ", ".join(DATASETS))
     add("--data-dir", default=None,
         help="data folder (cifar10 default: %s; imagefolder: a folder with train/ and test/)"
@@ -36,7 +46,12 @@ def build_parser():
     add("--lr-decay", type=float, default=defaults.lr_decay, help="step-mode decay factor")
     add("--lr-decay-epoch", default=defaults.lr_decay_epoch,
         help="comma-separated epochs at which step mode decays (empty: constant rate)")
-    add("--warmup-epochs", type=int, default=defaults.warmup_epochs, help="linear warm-up")
+    add("--warmup-epochs", type=int, default=defaults.warmup_epochs,
+        help="epochs of warm-up before the schedule (must be fewer than --num-epochs)")
+    add("--warmup-mode", default=defaults.warmup_mode, choices=WARMUP_MODES,
+        help="linear: from --warmup-lr up to --lr; constant: --warmup-lr throughout")
+    add("--warmup-lr", type=float, default=defaults.warmup_lr,
+        help="the learning rate the warm-up starts from")
     add("--optimizer", default=defaults.optimizer, help="one of: " + ", ".join(OPTIMIZERS))
     add("--init", default=defaults.init, help="initializer: " + ", ".join(INITIALIZERS))
     add("--aux-weight", type=float, default=defaults.aux_weight,
@@ -56,7 +71,35 @@ def build_parser():
     add("--resume", action="store_true", help="continue from the last checkpoint in --out")
     add("--max-train-samples", type=int, default=0, help="use the first N training samples")
     add("--max-test-samples", type=int, default=0, help="evaluate on the first N test samples")
-    add("--augment", action="store_true", help="random crop and horizontal flip")
+    add("--augment", action="store_true",
+        help="random crop of the zero-padded image (--crop-padding) and horizontal flip")
+    add("--crop-padding", type=int, default=defaults.crop_padding,
+        help="pixels of zero padding on each side before --augment's random crop")
+    add("--normalize", default=defaults.normalize, choices=NORMALIZATIONS,
+        help="input normalization, computed from the training images and kept in the network "
+             "(so exports carry it): pixel subtracts the mean image (the ResNet paper), "
+             "channel the per-channel mean and divides by the standard deviation")
+    add("--label-smoothing", type=float, default=defaults.label_smoothing,
+        help="share of each target spread over all classes (0: off)")
+    add("--mixup", type=float, default=defaults.mixup,
+        help="mixup's Beta(alpha, alpha) (0: off; gluon-cv uses 1)")
+    add("--cutmix", type=float, default=defaults.cutmix,
+        help="cutmix's Beta(alpha, alpha) (0: off; with --mixup too, each batch takes one)")
+    add("--mix-off-epochs", type=int, default=defaults.mix_off_epochs,
+        help="train the last N epochs without mixup and cutmix")
+    add("--ema", type=float, default=defaults.ema,
+        help="decay of the weights' moving average, which evaluation, checkpoints and the "
+             "export then use (0: off; 0.999 is common)")
+    add("--tta", default=defaults.tta, choices=TTA_MODES,
+        help="test-time augmentation: flip averages the image's and its mirror's "
+             "probabilities; the epoch line and metrics.csv show both test accuracies")
+    add("--no-bias-decay", action="store_true",
+        help="no weight decay on biases and batch-norm parameters")
+    add("--clip-grad-norm", type=float, default=defaults.clip_grad_norm,
+        help="clip the gradients' global L2 norm to this (0: off)")
+    add("--tensorboard", action="store_true",
+        help="also write TensorBoard event files into <out>/tensorboard (pip install -e "
+             "'.[tensorboard]')")
     add("--no-eval-train", dest="eval_train", action="store_false",
         help="report the running accuracy of the epoch's batches as Train acc instead of "
              "the Gluon tutorial's full pass over the training set after each epoch (faster)")
@@ -71,5 +114,15 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    train(TrainConfig(**vars(args)))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_recipes:
+        print(describe_recipes())
+        return
+    if args.recipe:
+        # the recipe's values become the defaults, so the flags given still win
+        parser.set_defaults(**load_recipe(args.recipe).settings)
+        args = parser.parse_args(argv)
+    settings = vars(args)
+    del settings["list_recipes"]
+    train(TrainConfig(**settings))

@@ -2,7 +2,8 @@
 import collections
 
 from ..errors import UserError
-from .batches import RESIZE_MODES, BatchIterator, random_crop_flip, to_network_input
+from .batches import (RESIZE_MODES, BatchIterator, normalization_statistics, random_crop_flip,
+                      to_network_input)
 from .cifar import CLASSES as CIFAR10_CLASSES
 from .cifar import load_cifar10
 from .imagefolder import load_image_folder
@@ -32,5 +33,5 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=1024,
 
 
 __all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits", "load_cifar10",
-           "load_dataset", "load_image_folder", "make_synthetic", "random_crop_flip",
+           "load_dataset", "load_image_folder", "make_synthetic", "normalization_statistics", "random_crop_flip",
            "to_network_input"]

@@ -79,6 +79,32 @@ def to_network_input(images, image_size, ctx=None, resize="imresize"):
     return _to_ndarray(_scaled_nchw(images, image_size, resize), image_size, resize, ctx)
 
 
+def normalization_statistics(images, mode, image_size):
+    """(mean, std) of uint8 NHWC ``images`` on the [0, 1] scale the network sees, as float32
+    NCHW arrays: for "pixel" the mean image at ``image_size`` (std None), for "channel" one
+    mean and standard deviation per channel. Sums run in float64 over chunks, so 50,000
+    images need no float copy of the whole set."""
+    count, channels = len(images), images.shape[3]
+    total = np.zeros(images.shape[1:], np.float64)
+    squares = np.zeros(channels, np.float64)
+    for start in range(0, count, 4096):
+        chunk = images[start:start + 4096].astype(np.float64)
+        total += chunk.sum(axis=0)
+        squares += (chunk ** 2).sum(axis=(0, 1, 2))
+    mean_image = (total / count / 255.0).astype(np.float32)
+    if mode == "pixel":
+        if mean_image.shape[:2] != (image_size, image_size):
+            mean_image = cv2.resize(mean_image, (image_size, image_size),
+                                    interpolation=cv2.INTER_LINEAR).reshape(
+                                        image_size, image_size, channels)
+        return mean_image.transpose(2, 0, 1)[None], None
+    pixels = count * images.shape[1] * images.shape[2]
+    mean = total.sum(axis=(0, 1)) / pixels / 255.0
+    std = np.sqrt(np.maximum(squares / pixels / 255.0 ** 2 - mean ** 2, 1e-12))
+    return (mean.astype(np.float32).reshape(1, channels, 1, 1),
+            std.astype(np.float32).reshape(1, channels, 1, 1))
+
+
 class BatchIterator:
     """Iterate (data, label) NDArray batches over in-memory images.
 
@@ -90,7 +116,7 @@ class BatchIterator:
     """
 
     def __init__(self, images, labels, batch_size, image_size, shuffle=False, augment=False,
-                 last_batch="keep", seed=0, resize="imresize"):
+                 last_batch="keep", seed=0, resize="imresize", crop_padding=4):
         if batch_size <= 0:
             raise UserError("batch size must be positive; got %d." % batch_size)
         if last_batch == "discard" and batch_size > len(labels):
@@ -98,7 +124,7 @@ class BatchIterator:
                             "--batch-size." % (batch_size, len(labels)))
         self.images, self.labels = images, labels
         self.batch_size, self.image_size = batch_size, image_size
-        self.augment, self.last_batch = augment, last_batch
+        self.augment, self.last_batch, self.crop_padding = augment, last_batch, crop_padding
         _check_resize(resize)
         self.shuffle, self.seed, self.resize = shuffle, seed, resize
 
@@ -132,5 +158,6 @@ class BatchIterator:
         indices = np.sort(order[number * self.batch_size:(number + 1) * self.batch_size])
         images = self.images[indices]
         if self.augment:
-            images = random_crop_flip(images, np.random.RandomState([self.seed, epoch, number]))
+            images = random_crop_flip(images, np.random.RandomState([self.seed, epoch, number]),
+                                      self.crop_padding)
         return _scaled_nchw(images, self.image_size, self.resize), self.labels[indices]

@@ -1,13 +1,13 @@
 """The model zoo: one module per family, all registered with ``get_model``/``list_models``."""
 from . import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401  (registers the builders)
-from .base import Classifier
+from .base import NORMALIZATIONS, Classifier, InputNormalization
 from .blocks import (AuxClassifier, BasicBlock, Bottleneck, Inception, LocalResponseNorm,
                      conv_block)
 from .googlenet import WithAuxOutputs, with_aux_outputs
 from .registry import (check_model_name, describe_model, get_model, list_models,
                        register_model)
 
-__all__ = ["AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
+__all__ = ["NORMALIZATIONS", "InputNormalization", "AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
            "LocalResponseNorm", "WithAuxOutputs", "check_model_name", "conv_block", "describe_model",
            "get_model",
            "list_models", "register_model", "with_aux_outputs"]

@@ -4,6 +4,12 @@ Like gluoncv's model zoo, ``net.features`` is the feature extractor and ``net.ou
 classifier head, so fine-tuning replaces ``output`` alone. ``net.stages()`` lists the
 top-level blocks that the debug mode reports on.
 
+A Classifier can also carry its input normalization (``normalize``): the training set's
+per-pixel mean (the ResNet paper's CIFAR preprocessing) or per-channel mean and standard
+deviation (ImageNet weights), as constant parameters subtracted inside the graph. The
+checkpoints and the export then hold it, and every tool that feeds the network images scaled
+to [0, 1] gets the normalization the weights were trained with, ONNX and INT8 copies too.
+
 Every Classifier checks the shape of the batch it is given before MXNet sees it, so a wrong
 channel count or an image too small for its strides is one clear sentence naming the
 network, not an error from inside an operator. The check runs as a forward pre-hook, which
@@ -19,6 +25,34 @@ from ..debug import infer_shape_quietly
 from ..errors import InputShapeError
 
 LARGEST_SIZE_SEARCHED = 1024
+# "pixel": subtract a mean image; "channel": subtract a mean and divide by a standard
+# deviation per channel
+NORMALIZATIONS = ("none", "pixel", "channel")
+
+
+class InputNormalization(HybridBlock):
+    """(x - mean) / std with constant (untrained) parameters, broadcast over the batch:
+    ``mean`` of shape (1, C, H, W) for "pixel", (1, C, 1, 1) with ``std`` for "channel".
+    They start at 0 and 1; ``set_statistics`` gives them their values."""
+
+    def __init__(self, mode, channels, image_size=None, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = mode
+        shape = (1, channels, image_size, image_size) if mode == "pixel" else (1, channels, 1, 1)
+        with self.name_scope():
+            self.mean = self.params.get("mean", shape=shape, init="zeros", grad_req="null",
+                                        differentiable=False)
+            self.std = (self.params.get("std", shape=shape, init="ones", grad_req="null",
+                                        differentiable=False) if mode == "channel" else None)
+
+    def hybrid_forward(self, F, x, mean, std=None):
+        x = F.broadcast_sub(x, mean)
+        return x if std is None else F.broadcast_div(x, std)
+
+    def set_statistics(self, mean, std=None):
+        self.mean.set_data(mean.reshape(self.mean.shape))
+        if self.std is not None:
+            self.std.set_data(std.reshape(self.std.shape))
 
 
 class TopLevelHookBlock(HybridBlock):
@@ -44,16 +78,31 @@ class Classifier(TopLevelHookBlock):
     the first convolution.
     """
 
-    def __init__(self, in_channels=3, canonical_size=224, **kwargs):
+    def __init__(self, in_channels=3, canonical_size=224, normalize="none", image_size=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.in_channels = in_channels
         self.canonical_size = canonical_size
         self.model_name = type(self).__name__.lower()
         self._accepted_shapes = set()
         self.register_forward_pre_hook(check_input_hook)
+        if normalize not in NORMALIZATIONS:
+            raise ValueError("normalize must be one of %s; got %r" % (NORMALIZATIONS, normalize))
+        # Only a normalizing network has the block, so the others' parameter names, and
+        # their checkpoints and exports, are what they always were.
+        self.input_normalization = None
+        if normalize != "none":
+            with self.name_scope():
+                self.input_normalization = InputNormalization(
+                    normalize, in_channels, image_size or canonical_size, prefix="input_")
+
+    def normalized(self, x):
+        """``x`` as the first stage takes it: normalized, if the network normalizes."""
+        norm = self.input_normalization
+        return x if norm is None else norm(x)
 
     def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
+        return self.output(self.features(self.normalized(x)))
 
     def stages(self):
         """The top-level blocks in the order data flows through them."""

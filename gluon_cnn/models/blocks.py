@@ -6,7 +6,8 @@
 - ``AuxClassifier``: GoogLeNet's auxiliary head (5x5/3 avg pool, 1x1 conv 128, FC 1024,
   dropout 0.7, FC classes).
 - ``BasicBlock`` and ``Bottleneck``: the residual blocks of ResNet (He et al. 2015), with an
-  identity shortcut or a 1x1 projection shortcut when the shape changes.
+  identity shortcut, a 1x1 projection shortcut (option B) or, for the paper's CIFAR
+  networks, a zero-padded identity (option A) when the shape changes.
 """
 from mxnet.gluon import HybridBlock, nn
 
@@ -97,20 +98,47 @@ class AuxClassifier(HybridBlock):
         return self.classifier(self.dropout(self.fc(self.conv(self.pool(x)))))
 
 
+class ZeroPaddedIdentity(HybridBlock):
+    """The paper's option-A shortcut: the identity, subsampled by ``strides`` and padded with
+    zero channels to twice its width (He et al. 2015, section 4.2); no parameters."""
+
+    def __init__(self, strides=2, **kwargs):
+        super().__init__(**kwargs)
+        self._strides = strides
+
+    def hybrid_forward(self, F, x):
+        # a 1x1 average pool with a stride is plain subsampling, and exports to ONNX
+        x = F.Pooling(x, kernel=(1, 1), stride=(self._strides,) * 2, pool_type="avg")
+        return F.concat(x, F.zeros_like(x), dim=1)
+
+
+SHORTCUTS = ("identity", "projection", "zero-pad")
+
+
+def _shortcut(kind, channels, strides, in_channels):
+    """None for the identity, else the block that brings x to the body's shape."""
+    if kind == "projection":
+        return conv_block(channels, 1, strides, batch_norm=True, relu=False,
+                          in_channels=in_channels)
+    if kind == "zero-pad":
+        return ZeroPaddedIdentity(strides)
+    return None
+
+
 class BasicBlock(HybridBlock):
-    """Two 3x3 convolutions with a shortcut (ResNet-18/34); ``expansion`` = 1."""
+    """Two 3x3 convolutions with a shortcut (ResNet-18/34, the CIFAR ResNets); ``expansion``
+    = 1. ``shortcut`` is one of SHORTCUTS."""
 
     expansion = 1
 
-    def __init__(self, channels, strides=1, projection=False, in_channels=0, **kwargs):
+    def __init__(self, channels, strides=1, shortcut="identity", in_channels=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.body = nn.HybridSequential(prefix="")
             self.body.add(conv_block(channels, 3, strides, 1, batch_norm=True,
                                      in_channels=in_channels),
                           conv_block(channels, 3, 1, 1, batch_norm=True, relu=False))
-            self.shortcut = (conv_block(channels, 1, strides, batch_norm=True, relu=False,
-                                        in_channels=in_channels) if projection else None)
+            self.shortcut = _shortcut(shortcut, channels, strides, in_channels)
 
     def hybrid_forward(self, F, x):
         residual = self.shortcut(x) if self.shortcut is not None else x
@@ -121,21 +149,20 @@ class Bottleneck(HybridBlock):
     """1x1 reduce, 3x3, 1x1 expand (x4) with a shortcut (ResNet-50/101/152).
 
     As in the paper (and the Keras CNN chapter's Keras blocks) the stride sits on the first 1x1
-    convolution. ``projection=True`` is the paper's projection shortcut (option B), used
+    convolution. ``shortcut="projection"`` is the paper's projection shortcut (option B), used
     where the shape changes; otherwise the shortcut is the identity.
     """
 
     expansion = 4
 
-    def __init__(self, channels, strides=1, projection=False, in_channels=0, **kwargs):
+    def __init__(self, channels, strides=1, shortcut="identity", in_channels=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.body = nn.HybridSequential(prefix="")
             self.body.add(conv_block(channels, 1, strides, batch_norm=True, in_channels=in_channels),
                           conv_block(channels, 3, 1, 1, batch_norm=True),
                           conv_block(channels * 4, 1, batch_norm=True, relu=False))
-            self.shortcut = (conv_block(channels * 4, 1, strides, batch_norm=True, relu=False,
-                                        in_channels=in_channels) if projection else None)
+            self.shortcut = _shortcut(shortcut, channels * 4, strides, in_channels)
 
     def hybrid_forward(self, F, x):
         residual = self.shortcut(x) if self.shortcut is not None else x

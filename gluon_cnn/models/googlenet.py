@@ -93,6 +93,7 @@ class GoogLeNet(Classifier):
         """Main output followed by one output per auxiliary head (training only)."""
         heads = dict(zip(AUX_AFTER, self.aux._children.values())) if self.aux else {}
         aux_outputs = []
+        x = self.normalized(x)
         for stage in self.features._children.values():
             for layer in stage._children.values():
                 x = layer(x)

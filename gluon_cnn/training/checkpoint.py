@@ -18,11 +18,13 @@ import shutil
 
 from ..errors import UserError
 from . import optimizer_state
+from .averaging import load_average_into
 
 log = logging.getLogger(__name__)
 
 PARAMS, OPTIMIZER, OPTIMIZER_META, STATE = ("net.params", "optimizer.params",
                                             "optimizer.json", "state.json")
+AVERAGE = "average.params"  # the weight average of --ema, when the run keeps one
 DATA_FILES = (PARAMS, OPTIMIZER, OPTIMIZER_META)
 NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{4,}))?$")
 
@@ -52,9 +54,11 @@ def _fsync(path):
         os.fsync(handle.fileno())
 
 
-def save(folder, epoch, net, trainer, state, batch=0, keep=3):
+def save(folder, epoch, net, trainer, state, batch=0, keep=3, average=None):
     """Write the checkpoint for ``epoch`` complete epochs (+ ``batch`` batches of the next),
-    named as ``checkpoint_name`` says, into ``folder`` and keep the newest ``keep``. A failed write leaves no trace."""
+    named as ``checkpoint_name`` says, into ``folder`` and keep the newest ``keep``; with
+    ``average`` (a WeightAverage) its averaged weights too. A failed write leaves no
+    trace."""
     final = os.path.join(folder, checkpoint_name(epoch, batch))
     temporary = os.path.join(folder, ".%s.tmp%d" % (os.path.basename(final), os.getpid()))
     try:
@@ -64,12 +68,15 @@ def save(folder, epoch, net, trainer, state, batch=0, keep=3):
         net.save_parameters(os.path.join(temporary, PARAMS))
         optimizer_state.save(trainer, os.path.join(temporary, OPTIMIZER),
                              os.path.join(temporary, OPTIMIZER_META))
+        names = DATA_FILES
+        if average is not None:
+            average.save(os.path.join(temporary, AVERAGE))
+            names += (AVERAGE,)
         state = dict(state, epoch=epoch, batch=batch,
-                     sha256={name: _sha256(os.path.join(temporary, name))
-                             for name in DATA_FILES})
+                     sha256={name: _sha256(os.path.join(temporary, name)) for name in names})
         with open(os.path.join(temporary, STATE), "w") as handle:
             json.dump(state, handle, indent=1)
-        for name in DATA_FILES + (STATE,):
+        for name in names + (STATE,):
             _fsync(os.path.join(temporary, name))
         if os.path.exists(final):
             shutil.rmtree(final)
@@ -106,7 +113,7 @@ def verify(path):
         with open(os.path.join(path, STATE)) as handle:
             state = json.load(handle)
         sums = state["sha256"]
-        for name in DATA_FILES:
+        for name in set(DATA_FILES) | set(sums):
             if _sha256(os.path.join(path, name)) != sums[name]:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -124,7 +131,22 @@ def latest_valid(folder):
     return None, None
 
 
-def restore(path, net, trainer, ctx):
-    """Load a verified checkpoint's parameters and optimizer state."""
+def restore(path, net, trainer, ctx, average=None):
+    """Load a verified checkpoint's parameters and optimizer state, and its weight average
+    into ``average`` when it has one (else the average starts from the loaded weights)."""
     net.load_parameters(os.path.join(path, PARAMS), ctx=ctx)
     optimizer_state.load(trainer, os.path.join(path, OPTIMIZER), os.path.join(path, OPTIMIZER_META))
+    if average is not None:
+        if os.path.isfile(os.path.join(path, AVERAGE)):
+            average.load(os.path.join(path, AVERAGE))
+        else:
+            average.reset()
+            log.info("%s holds no weight average; --ema starts one from its weights", path)
+
+
+def load_weights(path, net, ctx, averaged=True):
+    """The weights evaluation uses: the checkpoint's average when it has one and
+    ``averaged``, else its trained weights."""
+    net.load_parameters(os.path.join(path, PARAMS), ctx=ctx)
+    if averaged and os.path.isfile(os.path.join(path, AVERAGE)):
+        load_average_into(net, os.path.join(path, AVERAGE))

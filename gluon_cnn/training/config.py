@@ -6,12 +6,17 @@ import mxnet as mx
 
 from ..data import DATASETS, RESIZE_MODES
 from ..errors import UserError
-from ..models import check_model_name
+from ..models import NORMALIZATIONS, check_model_name
 
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop", "adagrad")
+# "kaiming": He et al.'s initialization for ReLU networks (normal, variance 2 / fan-in), what
+# the ResNet paper used; "msra" is MXNet's MSRAPrelu default (PReLU slope 0.25, fan average).
 INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
+                "kaiming": lambda: mx.init.MSRAPrelu(factor_type="in", slope=0.0),
                 "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 LR_MODES = ("step", "cosine", "poly", "linear")
+WARMUP_MODES = ("linear", "constant")
+TTA_MODES = ("none", "flip")
 # MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
 LAST_BATCH = ("discard", "keep")
 KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")
@@ -34,6 +39,8 @@ class TrainConfig:
     lr_decay: float = 0.1
     lr_decay_epoch: str = ""
     warmup_epochs: int = 0
+    warmup_mode: str = "linear"  # "constant": --warmup-lr for the warm-up epochs
+    warmup_lr: float = 0.0  # the rate the warm-up starts from
     optimizer: str = "sgd"
     init: str = "xavier"
     aux_weight: float = 0.3
@@ -49,6 +56,18 @@ class TrainConfig:
     max_train_samples: int = 0
     max_test_samples: int = 0
     augment: bool = False
+    crop_padding: int = 4  # --augment's zero padding before the random crop
+    normalize: str = "none"  # "pixel": the training set's mean image; "channel": mean and std
+    label_smoothing: float = 0.0
+    mixup: float = 0.0  # Beta(alpha, alpha) of mixup; 0: off
+    cutmix: float = 0.0  # Beta(alpha, alpha) of cutmix; 0: off (both on: half the batches each)
+    mix_off_epochs: int = 0  # the last epochs train without mixup and cutmix
+    ema: float = 0.0  # decay of the weights' exponential moving average; 0: off
+    tta: str = "none"  # test-time augmentation of the evaluation passes
+    no_bias_decay: bool = False  # no weight decay on biases and batch-norm parameters
+    clip_grad_norm: float = 0.0  # the gradients' global L2 norm is clipped to this; 0: off
+    tensorboard: bool = False
+    recipe: str = None  # the named recipe the settings came from (recipes/)
     eval_train: bool = True  # the Gluon tutorial's Train acc: a full pass over the training set
     log_interval: int = 50
     synthetic_samples: int = 1024
@@ -57,8 +76,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.out is None:
             # runs/, not results/: the project's reference runs are never a default target
-            self.out = os.path.join("runs", "%s-%s-%dpx" % (self.net, self.dataset,
-                                                             self.image_size))
+            self.out = os.path.join("runs", "%s-%s-%dpx%s" % (
+                self.net, self.dataset, self.image_size,
+                "-" + self.recipe if self.recipe else ""))
 
     def validate(self):
         """Raise UserError for values no run can use (the network and data check the rest).
@@ -75,7 +95,11 @@ class TrainConfig:
                         "--warmup-epochs": self.warmup_epochs, "--aux-weight": self.aux_weight,
                         "--max-train-samples": self.max_train_samples,
                         "--max-test-samples": self.max_test_samples,
-                        "--num-workers": self.num_workers, "--seed": self.seed}
+                        "--num-workers": self.num_workers, "--seed": self.seed,
+                        "--warmup-lr": self.warmup_lr, "--crop-padding": self.crop_padding,
+                        "--mixup": self.mixup, "--cutmix": self.cutmix,
+                        "--mix-off-epochs": self.mix_off_epochs,
+                        "--clip-grad-norm": self.clip_grad_norm}
         for flag, value in non_negative.items():
             if value < 0:
                 raise UserError("%s cannot be negative; got %s." % (flag, value))
@@ -85,10 +109,20 @@ class TrainConfig:
                                      ("--dataset", self.dataset, DATASETS),
                                      ("--resize", self.resize, RESIZE_MODES),
                                      ("--last-batch", self.last_batch, LAST_BATCH),
-                                     ("--kvstore", self.kvstore, KVSTORES)):
+                                     ("--kvstore", self.kvstore, KVSTORES),
+                                     ("--warmup-mode", self.warmup_mode, WARMUP_MODES),
+                                     ("--normalize", self.normalize, NORMALIZATIONS),
+                                     ("--tta", self.tta, TTA_MODES)):
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))
+        for flag, value in (("--label-smoothing", self.label_smoothing), ("--ema", self.ema)):
+            if not 0 <= value < 1:
+                raise UserError("%s must be at least 0 and below 1; got %s." % (flag, value))
+        if self.clip_grad_norm and (self.amp or self.kvstore.startswith("dist")):
+            raise UserError("--clip-grad-norm cannot be combined with %s: clipping rescales the "
+                            "gradients in the worker's own update." % (
+                                "--amp" if self.amp else "--kvstore " + self.kvstore))
         if self.amp and self.kvstore.startswith("dist"):
             raise UserError("--amp cannot be combined with --kvstore %s: AMP skips the updates "
                             "whose gradients overflow, which needs the workers to update, while "

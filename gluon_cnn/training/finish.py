@@ -1,7 +1,5 @@
 """A run's products beside its logs: the export of its network (at the end of the run, or
 later from any of its checkpoints) and its learning curves."""
-import os
-
 import mxnet as mx
 
 from .. import deploy
@@ -35,8 +33,10 @@ def export_checkpoint(run_dir, prefix=None, checkpoint_path=None):
         if state is None:
             raise UserError("%s is not an intact checkpoint." % checkpoint_path)
     config = state["config"]
-    net = get_model(config["net"], classes=config["classes"], in_channels=config["in_channels"])
-    net.load_parameters(os.path.join(checkpoint_path, checkpoint.PARAMS), ctx=mx.cpu())
+    net = get_model(config["net"], classes=config["classes"], in_channels=config["in_channels"],
+                    normalize=config.get("normalize", "none"), image_size=config["image_size"])
+    # the weights the run evaluated with: the average, when it kept one (--ema)
+    checkpoint.load_weights(checkpoint_path, net, mx.cpu())
     prefix = prefix or folder.export(config["net"]).prefix
     size = config["image_size"]
     return deploy.export(net, prefix, (1, net.in_channels, size, size),

@@ -24,20 +24,24 @@ import numpy as np
 from mxnet import gluon
 from tqdm import tqdm
 
+from .._env import describe_cpu
 from ..csvlog import CsvLog, NullLog
-from ..data import BatchIterator, load_dataset
+from ..data import BatchIterator, load_dataset, normalization_statistics
 from ..errors import UserError
 from ..paths import RunFolder
 from . import checkpoint, run_log
+from .averaging import WeightAverage
 from .config import INITIALIZERS
 from .devices import contexts_from_flag
 from .finish import finish_run
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, SmoothedLoss
+from .regularization import TargetSettings, training_targets
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
 from .schedules import make_lr_schedule
 from .signals import Interrupted, StopSignals, StuckStepWatch
-from .step import (build_for_training, eval_batch_size, evaluate, make_trainer, start_amp,
-                   step_seed, train_step)
+from .step import (build_for_training, eval_batch_size, evaluate, exclude_from_weight_decay,
+                   make_trainer, start_amp, step_seed, train_step)
+from .tensorboard import open_tensorboard
 from .workers import create_kvstore, parameters_digest
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,11 @@ class RunData:
     train_batches: BatchIterator
     test_batches: BatchIterator
     eval_batch: int
+    statistics: tuple = (None, None)  # --normalize's (mean, std) of the training images
+
+
+def _nd_or_none(array):
+    return None if array is None else mx.nd.array(array)
 
 
 def select(split, limit):
@@ -100,13 +109,16 @@ def load_data(config, rank=0, workers=1):
                           synthetic_samples=config.synthetic_samples,
                           num_workers=config.num_workers, seed=config.seed)
     train_split = select(splits.train, config.max_train_samples)
+    # from the whole training split, so that every worker normalizes alike
+    statistics = (normalization_statistics(train_split[0], config.normalize, config.image_size)
+                  if config.normalize != "none" else (None, None))
     # Each worker of a distributed job trains on its own shard of the data.
     train_split = (train_split[0][rank::workers], train_split[1][rank::workers])
     test_split = select(splits.test, config.max_test_samples)
     train_batches = BatchIterator(*train_split, config.batch_size, config.image_size,
                                   shuffle=True, augment=config.augment,
                                   last_batch=config.last_batch, seed=config.seed,
-                                  resize=config.resize)
+                                  resize=config.resize, crop_padding=config.crop_padding)
     eval_batch = eval_batch_size(config.batch_size, config.image_size)
     unused = len(train_split[1]) - len(train_batches) * config.batch_size
     if unused > 0:
@@ -116,7 +128,7 @@ def load_data(config, rank=0, workers=1):
                  len(train_batches), unused)
     return RunData(train_split, test_split, splits.classes, train_batches,
                    BatchIterator(*test_split, eval_batch, config.image_size,
-                                 resize=config.resize), eval_batch)
+                                 resize=config.resize), eval_batch, statistics)
 
 
 def optimizer_params(config, iterations_per_epoch):
@@ -136,26 +148,37 @@ class TrainingRun:
         self.folder = RunFolder(config.out)
         self.net, self.train_net = build_for_training(
             config.net, len(data.class_names), data.train_split[0].shape[3], config.image_size,
-            INITIALIZERS[config.init](), contexts, config.hybridize)
+            INITIALIZERS[config.init](), contexts, config.hybridize, config.normalize)
+        if self.net.input_normalization is not None:  # a resume restores the same values
+            self.net.input_normalization.set_statistics(*map(_nd_or_none, data.statistics))
+        if config.no_bias_decay:
+            exclude_from_weight_decay(self.net)
         self.iterations_per_epoch = len(data.train_batches)
         # In distributed jobs the servers apply the updates and every worker pulls the same
         # weights from them (updating on the workers instead let them drift apart in the
         # last bits now and then); config.validate refuses --amp in distributed jobs.
         self.trainer = make_trainer(self.net, config.optimizer,
                                     optimizer_params(config, self.iterations_per_epoch),
-                                    kvstore, use_amp=config.amp)
-        self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+                                    kvstore, use_amp=config.amp,
+                                    update_locally=bool(config.clip_grad_norm))
+        self.targets = TargetSettings(len(data.class_names), config.label_smoothing,
+                                      config.mixup, config.cutmix)
+        self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not self.targets.soft)
+        self.average = WeightAverage(self.net, config.ema) if config.ema else None
         # --last-batch keep steps the partial batch as if it were full, as the Gluon tutorial's
         # trainer.step(batch_size) did; otherwise each step is normalized by its own batch
         self.step_batch = config.batch_size if config.last_batch == "keep" else None
         self.step_in_progress = None  # (epoch, batch) inside a step, for StuckStepWatch
         self.facts = dict(config.to_dict(), classes=len(data.class_names),
                           class_names=data.class_names, in_channels=self.net.in_channels,
-                          iterations_per_epoch=self.iterations_per_epoch)
+                          iterations_per_epoch=self.iterations_per_epoch,
+                          machine={"cpu": describe_cpu()})
         logs = ((CsvLog(self.folder.metrics, EPOCH_COLUMNS),
                  CsvLog(self.folder.iterations, ITERATION_COLUMNS)) if self.chief
                 else (NullLog(), NullLog()))
         self.epoch_log, self.iteration_log = logs
+        self.tensorboard = open_tensorboard(self.folder.root, self.facts) if (
+            config.tensorboard and self.chief) else None
         self.smoothed = SmoothedLoss()
         self.position = {"epoch": 0, "batch": 0, "accuracy": [0.0, 0], "seconds": 0.0}
         self.last = {}
@@ -166,7 +189,7 @@ class TrainingRun:
         if self.config.resume:
             path, state = require_checkpoint(self.folder.checkpoints)
             check_same_settings(path, state["config"], self.facts)
-            checkpoint.restore(path, self.net, self.trainer, self.contexts)
+            checkpoint.restore(path, self.net, self.trainer, self.contexts, self.average)
             self.smoothed = SmoothedLoss(**state["smoothed_loss"])
             self.position = state["position"]
             self.epoch_log.truncate_after("epoch", self.position["epoch"] - 1)
@@ -182,6 +205,7 @@ class TrainingRun:
             return None
         return checkpoint.save(
             self.folder.checkpoints, epoch, self.net, self.trainer, batch=batch,
+            average=self.average,
             state={"config": self.facts, "smoothed_loss": self.smoothed.state(),
                    "position": {"epoch": epoch, "batch": batch, "seconds": seconds,
                                 "accuracy": [accuracy.sum_metric, accuracy.num_inst]}})
@@ -211,11 +235,18 @@ class TrainingRun:
 
     def step(self, epoch, batch, data, label, accuracy):
         self.step_in_progress = (epoch, batch)
-        mx.random.seed(step_seed(self.config.seed, epoch, batch))
+        seed = step_seed(self.config.seed, epoch, batch)
+        mx.random.seed(seed)
+        mixing = epoch < self.config.num_epochs - self.config.mix_off_epochs
+        data, targets = training_targets(data, label, self.targets,
+                                         np.random.RandomState(seed), mixing)
         batch_loss, labels, outputs = train_step(
             self.train_net, self.trainer, self.loss_fn, data, label, self.contexts,
             self.config.aux_weight, self.workers, amp_scaling=self.config.amp,
-            step_batch=self.step_batch)
+            step_batch=self.step_batch, targets=targets if self.targets.soft else None,
+            clip_grad_norm=self.config.clip_grad_norm)
+        if self.average is not None:
+            self.average.update()
         if not math.isfinite(batch_loss):
             rate = self.trainer.learning_rate
             raise UserError("the loss became %s at iteration %d (epoch %d) with learning rate "
@@ -225,9 +256,11 @@ class TrainingRun:
         self.smoothed.update(batch_loss)
         accuracy.update(labels, outputs)
         if self.smoothed.iterations % self.config.log_interval == 0:
-            self.iteration_log.append(iteration=self.smoothed.iterations, epoch=epoch,
-                                      smoothed_loss=self.smoothed.get(),
-                                      lr=self.trainer.learning_rate)
+            row = dict(iteration=self.smoothed.iterations, epoch=epoch,
+                       smoothed_loss=self.smoothed.get(), lr=self.trainer.learning_rate)
+            self.iteration_log.append(**row)
+            if self.tensorboard:
+                self.tensorboard.iteration(row)
         self.step_in_progress = None
 
     def step_progress(self):
@@ -263,24 +296,37 @@ class TrainingRun:
         if self.chief:
             running_acc = accuracy.get()[1]
             # the Gluon tutorial's "Train acc": a full pass over the training set in inference mode
-            train_acc = (self.evaluate(self.data.train_split) if self.config.eval_train
-                         else running_acc)
-            test_acc = evaluate(self.net, self.data.test_batches, self.contexts)
+            with self.evaluation_weights():
+                train_acc = (self.evaluate(self.data.train_split) if self.config.eval_train
+                             else running_acc)
+                test_acc = evaluate(self.net, self.data.test_batches, self.contexts)
+                test_acc_tta = (evaluate(self.net, self.data.test_batches, self.contexts,
+                                         self.config.tta) if self.config.tta != "none" else "")
             seconds = time.time() - start
             self.last = dict(epoch=epoch, smoothed_loss=self.smoothed.get(),
                              train_acc=train_acc, running_train_acc=running_acc,
-                             test_acc=test_acc, lr=self.trainer.learning_rate, seconds=seconds,
+                             test_acc=test_acc, test_acc_tta=test_acc_tta,
+                             lr=self.trainer.learning_rate, seconds=seconds,
                              samples_per_sec=self.iterations_per_epoch
                              * self.config.batch_size / train_seconds)
             self.epoch_log.append(**self.last)  # a resume drops rows its checkpoint lacks
+            if self.tensorboard:
+                self.tensorboard.epoch(self.last)
             self.save_checkpoint(epoch + 1, 0, accuracy, 0.0)
-            log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f, "
+            tta = (" (%s TTA %.5f)" % (self.config.tta, test_acc_tta)
+                   if self.config.tta != "none" else "")
+            log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f%s, "
                      "Time consume %.5f s.", epoch, self.smoothed.get(), train_acc, test_acc,
-                     seconds)
+                     tta, seconds)
         if stop.received:
             raise Interrupted("%sstopped by %s after epoch %d. %s" % (
                 "rank %d " % self.rank if self.rank else "", stop.received, epoch,
                 describe_resume(self.folder.checkpoints, self.rank)))
+
+    def evaluation_weights(self):
+        """The weights evaluation and export use: the average, with weight averaging."""
+        return (self.average.averaged_weights() if self.average is not None
+                else contextlib.nullcontext())
 
     def evaluate(self, split):
         return evaluate(self.net, BatchIterator(*split, self.data.eval_batch,
@@ -294,8 +340,11 @@ class TrainingRun:
                      parameters_digest(self.net))
         if not self.chief:
             return dict(self.last, out=self.config.out, net=self.net, rank=self.rank)
-        symbol_file, params_file, curves = finish_run(self.folder, self.net, self.config,
-                                                      self.data.class_names, self.contexts[0])
+        if self.tensorboard:
+            self.tensorboard.close()
+        with self.evaluation_weights():
+            symbol_file, params_file, curves = finish_run(
+                self.folder, self.net, self.config, self.data.class_names, self.contexts[0])
         log.info("exported %s and %s; curves in %s", symbol_file, params_file, curves)
         return dict(self.last, symbol=symbol_file, params=params_file, curves=curves,
                     out=self.config.out, net=self.net)

@@ -23,7 +23,8 @@ class SmoothedLoss:
 
 
 # train_acc is the Gluon tutorial's measure (a full pass after the epoch, unless --no-eval-train);
-# running_train_acc the accuracy of the epoch's own training batches, as they were trained.
+# running_train_acc the accuracy of the epoch's own training batches, as they were trained;
+# test_acc_tta the test accuracy with --tta (empty without).
 EPOCH_COLUMNS = ["epoch", "smoothed_loss", "train_acc", "running_train_acc", "test_acc", "lr",
-                 "seconds", "samples_per_sec"]
+                 "seconds", "samples_per_sec", "test_acc_tta"]
 ITERATION_COLUMNS = ["iteration", "epoch", "smoothed_loss", "lr"]

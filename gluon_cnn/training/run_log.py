@@ -10,21 +10,29 @@ import sys
 
 import mxnet as mx
 
-from .._env import read_cpuinfo
+from .._env import describe_cpu
 from ..paths import RunFolder
-
-# CPU features that decide which oneDNN kernels run, as /proc/cpuinfo names them.
-NOTABLE_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
 def describe_machine():
     """One line: CPU model, usable cores, notable vector features, Python, MXNet."""
-    model, flags, _ = read_cpuinfo()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    features = [flag for flag in NOTABLE_CPU_FLAGS if flag in flags]
-    return "%s, %d cores usable%s; Python %s, MXNet %s, OMP_NUM_THREADS=%s" % (
-        model, cores, " (%s)" % ", ".join(features) if features else "",
-        platform.python_version(), mx.__version__, os.environ.get("OMP_NUM_THREADS", "unset"))
+    return "%s; Python %s, MXNet %s, OMP_NUM_THREADS=%s" % (
+        describe_cpu(), platform.python_version(), mx.__version__,
+        os.environ.get("OMP_NUM_THREADS", "unset"))
+
+
+class AppendingFileHandler(logging.Handler):
+    """Appends each record to the file, opened anew for every line: a file that git (or the
+    user) replaces while the run goes on gets the next lines, where a handler holding the
+    file open would write them to the replaced copy, which nobody sees."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def emit(self, record):
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(self.format(record) + "\n")
 
 
 @contextlib.contextmanager
@@ -32,7 +40,7 @@ def console_log(folder, argv=None):
     """While active, every log record also goes to ``folder/train.log``; a run that ends in
     an error writes the error there too, as the user saw it."""
     path = RunFolder(folder).log
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler = AppendingFileHandler(path)
     handler.setFormatter(logging.Formatter("%(message)s"))
     package = logging.getLogger("gluon_cnn")
     argv = sys.argv if argv is None else argv

@@ -18,10 +18,11 @@ def start_amp(contexts):
 
 
 def build_for_training(name, classes, in_channels, image_size, initializer, contexts,
-                       hybridize=True):
+                       hybridize=True, normalize="none"):
     """(net, train_net): the zoo network ``name`` initialized on ``contexts``, and its view
     with the auxiliary heads, both run once (deferred shapes settled) and compiled."""
-    net = get_model(name, classes=classes, in_channels=in_channels)
+    net = get_model(name, classes=classes, in_channels=in_channels, normalize=normalize,
+                    image_size=image_size)
     input_shape = (1, net.in_channels, image_size, image_size)
     net.check_input_shape(input_shape, training=True)
     net.initialize(initializer, ctx=contexts)
@@ -42,11 +43,28 @@ def compile_for_training(net, train_net, hybridize):
         prefer_heap_reuse()
 
 
-def make_trainer(net, optimizer, optimizer_params, kvstore="device", use_amp=False):
-    """gluon's Trainer over ``net``'s parameters. AMP checks the gradients for overflow in
-    the worker's own update, so with ``use_amp`` the updates stay off the KVStore."""
+# Parameters that weight decay leaves alone with --no-bias-decay: biases and batch norm's
+# scale and shift (gluon-cv's and timm's "no bias decay")
+NO_DECAY_SUFFIXES = ("_bias", "_gamma", "_beta")
+
+
+def exclude_from_weight_decay(net):
+    """Weight decay off for biases and batch-norm parameters; returns how many were."""
+    excluded = [param for name, param in net.collect_params().items()
+                if name.endswith(NO_DECAY_SUFFIXES)]
+    for param in excluded:
+        param.wd_mult = 0.0
+    return len(excluded)
+
+
+def make_trainer(net, optimizer, optimizer_params, kvstore="device", use_amp=False,
+                 update_locally=False):
+    """gluon's Trainer over ``net``'s parameters. AMP checks the gradients for overflow, and
+    gradient clipping rescales them, in the worker's own update, so with ``use_amp`` or
+    ``update_locally`` the updates stay off the KVStore."""
+    local = use_amp or update_locally
     trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params,
-                            kvstore=kvstore, update_on_kvstore=False if use_amp else None)
+                            kvstore=kvstore, update_on_kvstore=False if local else None)
     if use_amp:
         amp.init_trainer(trainer)
     return trainer
@@ -63,9 +81,25 @@ def as_float32(array):
     return array.astype("float32", copy=False)
 
 
+def clip_gradients(trainer, contexts, max_norm, batch_size):
+    """Scale each device's gradients so that their global L2 norm is at most ``max_norm``,
+    measured on the gradient the update applies (the sum over the batch, divided by it)."""
+    trainer.allreduce_grads()
+    params = [param for param in trainer._params if param.grad_req != "null"]
+    for ctx in contexts:
+        # the devices hold the same summed gradients after allreduce; each clips its copy
+        gluon.utils.clip_global_norm([param.grad(ctx) for param in params],
+                                     max_norm * batch_size, check_isfinite=False)
+
+
 def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, workers=1,
-               amp_scaling=False, step_batch=None):
+               amp_scaling=False, step_batch=None, targets=None, clip_grad_norm=0.0):
     """One optimization step; returns (mean main loss, labels, main outputs) of the batch.
+
+    The loss compares the outputs with ``targets`` when given (probabilities: label
+    smoothing, mixup, cutmix), else with the labels; the accuracy reads the labels.
+    ``clip_grad_norm`` clips the gradients' global norm before the update (the trainer must
+    then update locally, ``make_trainer(update_locally=True)``).
 
     With several workers the parameter server sums their gradients, so the step is
     normalized by the global batch (batch x workers): the same update as one process
@@ -74,9 +108,11 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, w
     a step whose gradients overflowed)."""
     datas = gluon.utils.split_and_load(data, contexts, even_split=False)
     labels = gluon.utils.split_and_load(label, contexts, even_split=False)
+    goals = (labels if targets is None
+             else gluon.utils.split_and_load(targets, contexts, even_split=False))
     main_losses, outputs, losses = [], [], []
     with autograd.record():
-        for x, y in zip(datas, labels):
+        for x, y in zip(datas, goals):
             out = train_net(x)
             heads = out if isinstance(out, (list, tuple)) else [out]
             main = loss_fn(heads[0], y)
@@ -91,7 +127,12 @@ def train_step(train_net, trainer, loss_fn, data, label, contexts, aux_weight, w
                 autograd.backward(scaled)
     if not amp_scaling:
         autograd.backward(losses)
-    trainer.step((step_batch or data.shape[0]) * workers)
+    normalizer = (step_batch or data.shape[0]) * workers
+    if clip_grad_norm:
+        clip_gradients(trainer, contexts, clip_grad_norm, normalizer)
+        trainer.update(normalizer)
+    else:
+        trainer.step(normalizer)
     batch_loss = sum(m.sum().asscalar() for m in main_losses) / data.shape[0]
     return batch_loss, labels, outputs
 
@@ -105,15 +146,25 @@ def eval_batch_size(batch_size, image_size):
     return max(batch_size, min(EVAL_MAX_BATCH, EVAL_PIXELS // (image_size * image_size)))
 
 
-def evaluate(net, iterator, contexts):
-    """Top-1 accuracy of ``net`` (inference mode) over ``iterator``. The correct counts stay
-    on the devices until the end, so the engine runs the batches without waiting for each."""
+def predict_scores(net, x, tta="none"):
+    """Class scores of ``net`` for the batch ``x``: its outputs, or with ``tta="flip"`` the
+    mean of the softmax of the image and of its mirror image."""
+    if tta == "none":
+        return as_float32(net(x))
+    views = (x, x.flip(axis=3))
+    return sum(as_float32(net(view)).softmax(axis=1) for view in views) / len(views)
+
+
+def evaluate(net, iterator, contexts, tta="none"):
+    """Top-1 accuracy of ``net`` (inference mode) over ``iterator``, with test-time
+    augmentation ``tta``. The correct counts stay on the devices until the end, so the
+    engine runs the batches without waiting for each."""
     correct = [mx.nd.zeros((1,), ctx=ctx) for ctx in contexts]
     total = 0
     for data, label in iterator:
         datas = gluon.utils.split_and_load(data, contexts, even_split=False)
         labels = gluon.utils.split_and_load(label, contexts, even_split=False)
         for count, x, y in zip(correct, datas, labels):
-            count += (as_float32(net(x)).argmax(axis=1) == y).sum()
+            count += (predict_scores(net, x, tta).argmax(axis=1) == y).sum()
         total += label.shape[0]
     return sum(count.asscalar() for count in correct) / total
