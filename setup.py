@@ -42,6 +42,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["gluon_cnn", "gluon_cnn.*"]),
+    package_data={"gluon_cnn": ["recipes/*.json"]},
     python_requires=">=3.8,<3.12",
     install_requires=[
         "numpy>=1.17,<1.24",
@@ -58,8 +59,11 @@ setup(
         # libmxnet.so's CUDA 11 libraries, none shipped in the wheel (gluon_cnn/_cuda.py
         # loads them before mxnet); each release checked to carry the soname it needs
         "gpu": ["mxnet-cu112==" + MXNET_VERSION] + CUDA_WHEELS,
-        # rerunfailures: distributed-job tests rerun on MXNet's parameter-server abort only
-        "test": ["pytest>=7", "pytest-rerunfailures>=14"],
+        # rerunfailures: distributed-job tests rerun on MXNet's parameter-server abort only;
+        # tensorboardX: the --tensorboard test reads the event files it writes
+        "test": ["pytest>=7", "pytest-rerunfailures>=14", "tensorboardX==2.6.2.2"],
+        # train.py --tensorboard (2.6.2.2 runs with numpy 1.23)
+        "tensorboard": ["tensorboardX==2.6.2.2"],
         "onnx": ["onnx==1.17.0", "onnxruntime==1.32.0"],
         # benchmarks/compare_pytorch.py only; CPU build from the local wheel on our machines
         "bench": ["torch==2.13.0"],

@@ -5,12 +5,17 @@ NVIDIA driver. Run it in a fresh environment, not in CI (the wheels are about 2 
     pip install -e '.[gpu]'
     python benchmarks/check_gpu_install.py | tee results/gpu_install_check.txt
 
-It reads the libraries ``libmxnet.so`` links to (``readelf -d``), loads the CUDA ones as
+It prints the GPU code ``libmxnet.so`` carries (its fatbin's compute capabilities) and which
+GPU generations can run it, reads the libraries ``libmxnet.so`` links to (``readelf -d``), loads the CUDA ones as
 ``import gluon_cnn`` does, asks ``ldd`` whether every one resolves, and runs ``import
 gluon_cnn`` and ``scripts/train.py --gpus 0`` in fresh interpreters. Without a driver,
 everything must resolve but ``libcuda.so.1``, and both commands must end with the one
 driver sentence and exit status 2. Exit status 0 when every expectation holds.
+
+``--library PATH`` prints only the GPU code of that library and the generations that run it
+(for a wheel's ``libmxnet.so`` unpacked anywhere, no install needed).
 """
+import argparse
 import datetime
 import importlib.metadata
 import importlib.util
@@ -19,6 +24,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,7 +46,36 @@ def cpu_model():
         return platform.processor()
 
 
-def main():
+def load_gpu_arch_module():
+    """gluon_cnn/_gpu_arch.py on its own, like _cuda.py (no mxnet import)."""
+    spec = importlib.util.spec_from_file_location(
+        "gluon_cnn_gpu_arch", os.path.join(ROOT, "gluon_cnn", "_gpu_arch.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def print_gpu_code(library):
+    """The compute capabilities ``library`` carries code for, and the GPUs that run it."""
+    arch = load_gpu_arch_module()
+    started = time.perf_counter()
+    found = arch.read_architectures(library)
+    print("GPU code in %s: %s (read in %.0f ms)" % (
+        library, arch.format_capabilities(found), 1000 * (time.perf_counter() - started)))
+    print("%-10s %-10s %-26s %s" % ("capability", "family", "examples", "runs"))
+    for capability, family, examples in arch.GPU_CAPABILITIES:
+        print("%-10s %-10s %-26s %s" % ("%d.%d" % capability, family, examples,
+                                        "yes" if arch.runs_on(capability, found) else "no"))
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--library", help="only print the GPU code of this libmxnet.so")
+    args = parser.parse_args(argv)
+    if args.library:
+        print_gpu_code(args.library)
+        return 0
     cuda = load_cuda_module()
     checks = []
 
@@ -64,6 +99,7 @@ def main():
 
     mxnet_dir = importlib.util.find_spec("mxnet").submodule_search_locations[0]
     library = os.path.join(mxnet_dir, "libmxnet.so")
+    check("libmxnet.so carries GPU machine code", bool(print_gpu_code(library).cubins))
     dynamic = subprocess.run(["readelf", "-d", library], capture_output=True, text=True).stdout
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic)
     print("libmxnet.so needs: %s" % " ".join(needed))

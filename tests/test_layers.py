@@ -9,7 +9,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "gluon_cnn"
 
 # Bottom to top (docs/layout.md draws the same map). The package's __init__ is the facade
 # over all of them and is not a layer.
-LAYERS = ["errors", "_cuda", "_env", "_gluoncv_lr", "paths", "csvlog",  # foundation
+LAYERS = ["errors", "_cuda", "_gpu_arch", "_env", "_gluoncv_lr", "paths", "csvlog",  # foundation
           "debug", "data", "models",                                  # networks and images
           "runs", "deploy", "plot", "recipes",                        # a run's files
           "training",                                                 # the loop

@@ -284,3 +284,16 @@ def test_the_export_and_evaluation_use_the_averaged_weights(tmp_path):
                        if name.endswith("conv0_weight")][0]
     np.testing.assert_array_equal(exported_weight.asnumpy(), average[weight].asnumpy())
     assert not np.array_equal(exported_weight.asnumpy(), trained[weight].asnumpy())
+
+
+def test_a_cutmix_box_that_rounds_to_nothing_leaves_the_images():
+    data, labels = indexed_batch(size=4)
+
+    class NearOne(np.random.RandomState):
+        def beta(self, a, b):
+            return 0.999  # a box of sqrt(0.001) * 4 pixels: none
+    mixed, targets = training_targets(data, labels, TargetSettings(CLASSES, cutmix=1.0),
+                                      NearOne(0))
+    np.testing.assert_array_equal(mixed.asnumpy(), data.asnumpy())
+    np.testing.assert_array_equal(targets.argmax(axis=1).asnumpy(), labels.asnumpy())
+    assert targets.max().asscalar() == 1.0  # no area pasted: the target is the image's own

@@ -133,6 +133,17 @@ def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
     (["--out", "/dev/null/run"], "cannot write to the output directory /dev/null/run"),
     (["--resume"], "--resume found no intact checkpoint"),
     (["--lr", "1e9", "--num-epochs", "2"], "the loss became"),
+    (["--lr-decay", "-1"], "--lr-decay is the factor the rate is multiplied by"),
+    (["--lr-decay-epoch", "-1"], "--lr-decay-epoch takes ascending epochs after the warm-up"),
+    (["--lr-decay-epoch", "5,2"], "--lr-decay-epoch takes ascending epochs"),
+    (["--warmup-epochs", "2", "--num-epochs", "2"], "--warmup-epochs (2) must be fewer than"),
+    (["--momentum", "5"], "--momentum must be at least 0 and below 1; got 5.0"),
+    (["--label-smoothing", "1"], "--label-smoothing must be at least 0 and below 1"),
+    (["--ema", "-0.5"], "--ema must be at least 0 and below 1"),
+    (["--mixup", "-1"], "--mixup cannot be negative"),
+    (["--normalize", "zca"], "--normalize must be one of none, pixel, channel; got 'zca'"),
+    (["--recipe", "speedy"], "unknown recipe 'speedy'"),
+    (["--clip-grad-norm", "1", "--kvstore", "dist_sync"], "--clip-grad-norm cannot be combined"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message):
     base = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "64",

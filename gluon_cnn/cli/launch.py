@@ -3,6 +3,8 @@ python scripts/launch.py -n 2 -s 1 -- python scripts/train.py --kvstore dist_syn
 import argparse
 
 from ..distributed import launch
+from ..errors import UserError
+from ..training.devices import contexts_from_flag
 from . import new_parser
 
 
@@ -22,6 +24,20 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.timeout is not None and args.timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds; got %d." % args.timeout)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not args.hosts:  # the workers start here: their GPUs can be checked before they do
+        contexts_from_flag(*(flag_value(command, flag) for flag in ("--gpus", "--ctx")))
     return launch(command, args.num_workers, args.num_servers, args.host, args.hosts,
                   args.timeout)
+
+
+def flag_value(command, flag):
+    """The value of ``flag`` in the workers' command line ("--gpus 0" or "--gpus=0"), or ""."""
+    for index, part in enumerate(command):
+        if part == flag and index + 1 < len(command):
+            return command[index + 1]
+        if part.startswith(flag + "="):
+            return part[len(flag) + 1:]
+    return ""

@@ -5,7 +5,7 @@ GoogLeNet on CIFAR-10 resized to 96 px, batch 64, plain SGD at 0.1, Xavier initi
 from ..data import DATASETS, RESIZE_MODES
 from ..data.cifar import DEFAULT_DIR
 from ..models import NORMALIZATIONS
-from ..recipes import describe_recipes, list_recipes, load_recipe
+from ..recipes import describe_recipes, list_recipes, load_recipe, recipes_table
 from ..training import TrainConfig, train
 from ..training.config import (INITIALIZERS, LAST_BATCH, LR_MODES, OPTIMIZERS, TTA_MODES,
                                WARMUP_MODES)
@@ -19,8 +19,9 @@ def build_parser():
     add("--recipe", default=None,
         help="start from a named recipe's settings (flags given here override them): %s"
              % ", ".join(list_recipes()))
-    add("--list-recipes", action="store_true",
-        help="print each recipe, what it is for, its source and its measured result, and exit")
+    add("--list-recipes", nargs="?", const="text", choices=("text", "markdown"),
+        help="print each recipe, what it is for, its source and its measured result, and "
+             "exit; markdown: the table of measured results")
     add("--net", default=defaults.net, help=net_help() + ". For 32-px images such as "
         "CIFAR-10 use the ResNet paper's cifar_resnet20 ... cifar_resnet110 (with --image-size "
         "32 --recipe resnet-paper-cifar), not resnet18, whose ImageNet stem shrinks 32 px to 8")
@@ -48,8 +49,9 @@ def build_parser():
         help="comma-separated epochs at which step mode decays (empty: constant rate)")
     add("--warmup-epochs", type=int, default=defaults.warmup_epochs,
         help="epochs of warm-up before the schedule (must be fewer than --num-epochs)")
-    add("--warmup-mode", default=defaults.warmup_mode, choices=WARMUP_MODES,
-        help="linear: from --warmup-lr up to --lr; constant: --warmup-lr throughout")
+    add("--warmup-mode", default=defaults.warmup_mode,
+        help="%s: linear from --warmup-lr up to --lr, or constant at --warmup-lr"
+             % ", ".join(WARMUP_MODES))
     add("--warmup-lr", type=float, default=defaults.warmup_lr,
         help="the learning rate the warm-up starts from")
     add("--optimizer", default=defaults.optimizer, help="one of: " + ", ".join(OPTIMIZERS))
@@ -75,10 +77,11 @@ def build_parser():
         help="random crop of the zero-padded image (--crop-padding) and horizontal flip")
     add("--crop-padding", type=int, default=defaults.crop_padding,
         help="pixels of zero padding on each side before --augment's random crop")
-    add("--normalize", default=defaults.normalize, choices=NORMALIZATIONS,
-        help="input normalization, computed from the training images and kept in the network "
+    add("--normalize", default=defaults.normalize,
+        help="one of %s: input normalization, computed from the training images and kept in the network "
              "(so exports carry it): pixel subtracts the mean image (the ResNet paper), "
-             "channel the per-channel mean and divides by the standard deviation")
+             "channel the per-channel mean and divides by the standard deviation"
+             % ", ".join(NORMALIZATIONS))
     add("--label-smoothing", type=float, default=defaults.label_smoothing,
         help="share of each target spread over all classes (0: off)")
     add("--mixup", type=float, default=defaults.mixup,
@@ -90,9 +93,10 @@ def build_parser():
     add("--ema", type=float, default=defaults.ema,
         help="decay of the weights' moving average, which evaluation, checkpoints and the "
              "export then use (0: off; 0.999 is common)")
-    add("--tta", default=defaults.tta, choices=TTA_MODES,
-        help="test-time augmentation: flip averages the image's and its mirror's "
-             "probabilities; the epoch line and metrics.csv show both test accuracies")
+    add("--tta", default=defaults.tta,
+        help="test-time augmentation, one of %s: flip averages the image's and its mirror's "
+             "probabilities; the epoch line and metrics.csv show both test accuracies"
+             % ", ".join(TTA_MODES))
     add("--no-bias-decay", action="store_true",
         help="no weight decay on biases and batch-norm parameters")
     add("--clip-grad-norm", type=float, default=defaults.clip_grad_norm,
@@ -117,7 +121,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_recipes:
-        print(describe_recipes())
+        print(describe_recipes() if args.list_recipes == "text" else recipes_table())
         return
     if args.recipe:
         # the recipe's values become the defaults, so the flags given still win

@@ -110,3 +110,22 @@ def describe_recipes():
         lines.append("")
     return "\n".join(lines).rstrip()
 
+
+
+def recipes_table():
+    """The README's "Recipes and results" table: one row per measured run of a recipe."""
+    rows = ["| network | recipe | epochs | test accuracy | wall time | CPU |",
+            "| --- | --- | ---: | ---: | ---: | --- |"]
+    for name in list_recipes():
+        for run in load_recipe(name).results:
+            result = measured_result(run)
+            if result is None:
+                continue
+            accuracy = "%.4f" % result.test_acc + (
+                " (%.4f with TTA)" % result.test_acc_tta if result.test_acc_tta is not None
+                else "")
+            epochs = ("%d" % result.epochs_done if result.epochs_done >= result.epochs_planned
+                      else "%d of %d so far" % (result.epochs_done, result.epochs_planned))
+            rows.append("| `%s` | `%s` | %s | %s | %.1f h | %s |" % (
+                result.net, name, epochs, accuracy, result.hours, result.cpu))
+    return "\n".join(rows)

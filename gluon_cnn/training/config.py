@@ -116,7 +116,15 @@ class TrainConfig:
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))
-        for flag, value in (("--label-smoothing", self.label_smoothing), ("--ema", self.ema)):
+        if self.warmup_epochs >= self.num_epochs:
+            raise UserError("--warmup-epochs (%d) must be fewer than --num-epochs (%d): the "
+                            "schedule starts after the warm-up." % (self.warmup_epochs,
+                                                                    self.num_epochs))
+        if not 0 < self.lr_decay <= 1:
+            raise UserError("--lr-decay is the factor the rate is multiplied by at each decay "
+                            "epoch: above 0 and at most 1; got %s." % self.lr_decay)
+        for flag, value in (("--label-smoothing", self.label_smoothing), ("--ema", self.ema),
+                            ("--momentum", self.momentum)):
             if not 0 <= value < 1:
                 raise UserError("%s must be at least 0 and below 1; got %s." % (flag, value))
         if self.clip_grad_norm and (self.amp or self.kvstore.startswith("dist")):
@@ -131,11 +139,17 @@ class TrainConfig:
         return self
 
     def decay_epochs(self):
+        """The epochs at which step mode decays, checked: ascending, after the warm-up."""
         try:
-            return [int(part) for part in self.lr_decay_epoch.split(",") if part.strip()]
+            epochs = [int(part) for part in self.lr_decay_epoch.split(",") if part.strip()]
         except ValueError:
             raise UserError("--lr-decay-epoch takes comma-separated epochs such as 40,60; got "
                             "'%s'." % self.lr_decay_epoch) from None
+        if epochs and (epochs != sorted(epochs) or epochs[0] <= self.warmup_epochs):
+            raise UserError("--lr-decay-epoch takes ascending epochs after the warm-up (the "
+                            "first above --warmup-epochs %d); got '%s'."
+                            % (self.warmup_epochs, self.lr_decay_epoch))
+        return epochs
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -1,10 +1,16 @@
 """Devices from ``--gpus`` ("0,1": those GPUs, data-parallel; empty: the CPU) or ``--ctx``
 ("cpu:0,cpu:1": any list of MXNet contexts, which is how the several-device code path runs
 on a machine without GPUs)."""
+import logging
+
 import mxnet as mx
 
 from .._env import read_cpuinfo
+from .._gpu_arch import (DriverQueryError, cached_architectures, family_of,
+                         format_capabilities, query_gpu, runs_on)
 from ..errors import UserError
+
+log = logging.getLogger(__name__)
 
 # oneDNN's bfloat16 kernels need AVX-512's core subset (with AVX512-BF16 or AMX they are
 # native, without it emulated); on an AVX2-only CPU it has no bfloat16 convolution at all.
@@ -33,7 +39,35 @@ def contexts_from_flag(gpus, ctx=""):
     if missing:
         raise UserError("--gpus names GPU %s but this machine has %d GPU(s)."
                         % (",".join(map(str, missing)), available))
+    for index in ids:
+        check_gpu_runs_this_build(index)
     return [mx.gpu(i) for i in ids]
+
+
+def check_gpu_runs_this_build(index, query=query_gpu, library=None):
+    """Refuse, in one sentence, a GPU that the installed MXNet has no code for (it would
+    fail in its first kernel with "no kernel image is available"). The GPU is named by the
+    driver; the code MXNet carries is read from its libmxnet.so. When the driver cannot be
+    asked, say so and let MXNet try."""
+    try:
+        name, capability = query(index)
+    except DriverQueryError as err:
+        log.warning("could not ask the driver which GPU %d is (%s); if MXNet fails with "
+                    "'no kernel image is available', this build has no code for it (python "
+                    "benchmarks/check_gpu_install.py says which GPUs it runs on).", index, err)
+        return
+    library = library or mx.libinfo.find_lib_path()[0]
+    architectures = cached_architectures(library)
+    if not runs_on(capability, architectures):
+        raise UserError(
+            "GPU %d, %s, has compute capability %d.%d (%s), and the installed MXNet %s has "
+            "GPU code for %s only: it cannot run there. Train on the CPU (leave out --gpus) "
+            "or on a GPU of those generations; %s."
+            % (index, name, capability[0], capability[1], family_of(capability),
+               mx.__version__, format_capabilities(architectures),
+               "no MXNet release has code for a GPU this new"
+               if tuple(capability) > max(architectures.cubins + architectures.ptx, default=(0, 0))
+               else "this build has none for a GPU this old"))
 
 
 def parse_contexts(text):

@@ -60,8 +60,9 @@ def training_targets(data, labels, settings, rng, mixing=True):
         data = lam * data + (1 - lam) * other
     else:
         top, bottom, left, right = cutmix_box(data.shape[2], data.shape[3], lam, rng)
-        data = data.copy()
-        data[:, :, top:bottom, left:right] = other[:, :, top:bottom, left:right]
+        if bottom > top and right > left:  # a box can round to nothing when lam is near 1
+            data = data.copy()
+            data[:, :, top:bottom, left:right] = other[:, :, top:bottom, left:right]
         # the targets follow the area actually pasted, after clipping to the image
         lam = 1 - (bottom - top) * (right - left) / float(data.shape[2] * data.shape[3])
     return data, lam * targets + (1 - lam) * targets.take(partner)
