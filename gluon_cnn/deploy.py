@@ -29,8 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def _first_line(err):
-    """The message of an MXNet or onnxruntime error, without its C++ stack."""
-    return str(err).strip().splitlines()[0]
+    """The message of an MXNet or onnxruntime error, without the stack MXNet prints before
+    it ("Traceback ...", "  File ...") or after it."""
+    lines = [line.strip() for line in str(err).strip().splitlines()]
+    for line in lines:
+        if line and not line.startswith(("Traceback", "File ", "[bt]", "Stack trace")):
+            return line
+    return lines[0] if lines else type(err).__name__
 
 
 def _batch_refused(batch, err):
@@ -102,6 +107,10 @@ def load_exported(prefix, epoch=None, ctx=None):
         try:
             block = gluon.SymbolBlock.imports(symbol_file, ["data"], params, ctx=ctx or mx.cpu())
         except (mx.base.MXNetError, AssertionError, ValueError) as err:
+            if "Invalid NDArray file format" in str(err):
+                raise UserError("cannot load the export %s: %s is not an MXNet parameter file "
+                                "(damaged, or another format); export it again with "
+                                "scripts/export.py." % (prefix, params)) from None
             raise UserError("cannot load the export %s: %s" % (
                 prefix, _first_line(err))) from None
     return block

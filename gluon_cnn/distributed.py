@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +70,10 @@ class Cluster:
         if not command:
             raise UserError("give the command to run after --, e.g. -- python scripts/train.py "
                             "--kvstore dist_sync")
+        if not hosts and shutil.which(command[0]) is None:
+            raise UserError("%s: no such command here; give the command every process runs "
+                            "after --, e.g. -- python scripts/train.py --kvstore dist_sync."
+                            % command[0])
         self.command, self.hosts, self.host = command, hosts, host
         self.num_workers, self.num_servers = num_workers, num_servers
         # ps-lite binds to DMLC_NODE_HOST as given, and ZeroMQ binds to addresses, not

@@ -43,17 +43,35 @@ def _floats(rows, column):
     return [float(row[column]) for row in rows]
 
 
+METRIC_COLUMNS = ("epoch", "smoothed_loss", "train_acc", "test_acc", "seconds")
+
+
 def _read_metrics(run):
+    """The rows of a run's metrics.csv, checked: every row has the epoch columns as numbers."""
     metrics = RunFolder(run).metrics
     if not os.path.isfile(metrics):
         raise UserError("%s has no metrics.csv; is it a training run folder?" % run)
-    return read_csv(metrics)
+    rows = read_csv(metrics)
+    with open(metrics, newline="") as handle:
+        header = handle.readline().strip().split(",")
+    try:
+        if not set(METRIC_COLUMNS) <= set(header):
+            raise KeyError(header)
+        for row in rows:
+            for column in METRIC_COLUMNS:
+                float(row[column])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("%s is not a training run's metrics.csv: each row needs the numbers "
+                        "epoch, smoothed_loss, train_acc, test_acc and seconds." % metrics) \
+            from None
+    return rows
 
 
 def plot_runs(run_dirs, output, with_reference=False):
     """Draw one figure for one or several run folders (each with metrics.csv) into ``output``."""
     figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for run in run_dirs:
+    for index, run in enumerate(run_dirs):
+        colour = "C%d" % (index % 10)  # one colour per run, in both panels
         epochs = _read_metrics(run)
         label = os.path.basename(os.path.normpath(run))
         iterations_file = RunFolder(run).iterations
@@ -61,15 +79,21 @@ def plot_runs(run_dirs, output, with_reference=False):
         if iterations:
             per_epoch = _iterations_per_epoch(run, iterations)
             loss_axis.plot([float(r["iteration"]) / per_epoch for r in iterations],
-                           _floats(iterations, "smoothed_loss"), label=label)
+                           _floats(iterations, "smoothed_loss"), label=label, color=colour)
         elif epochs:
             loss_axis.plot([float(r["epoch"]) + 1 for r in epochs],
-                           _floats(epochs, "smoothed_loss"), marker="o", label=label)
+                           _floats(epochs, "smoothed_loss"), marker="o", label=label,
+                           color=colour)
         if epochs:
             x = [float(r["epoch"]) + 1 for r in epochs]
-            acc_axis.plot(x, _floats(epochs, "train_acc"), marker="o", label=label + " train")
+            acc_axis.plot(x, _floats(epochs, "train_acc"), marker="o", label=label + " train",
+                          color=colour)
             acc_axis.plot(x, _floats(epochs, "test_acc"), marker="s", linestyle="--",
-                          label=label + " test")
+                          label=label + " test", color=colour)
+    if not loss_axis.lines:
+        plt.close(figure)
+        raise UserError("nothing to draw: %s logged no epoch and no iteration yet."
+                        % ", ".join(run_dirs))
     if with_reference:
         reference = read_reference()
         x = [epoch + 1 for epoch in reference["epoch"]]

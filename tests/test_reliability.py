@@ -205,3 +205,47 @@ def test_resume_with_other_settings_says_what_differs(tmp_path):
         train(config(out, num_epochs=2, image_size=40, resume=True))
     with pytest.raises(UserError, match="net was lenet5, now resnet18"):
         train(config(out, num_epochs=2, net="resnet18", resume=True))
+
+
+def test_the_main_network_with_dropout_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """googlenet's dropout draws from MXNet's generator, reseeded from the step's position;
+    without the reseed the resumed run's masks, and so its weights, differ."""
+    def tiny(out, **overrides):
+        return config(out, net="googlenet", image_size=96, synthetic_samples=24, batch_size=8,
+                      num_epochs=2, optimizer="sgd", lr=0.05, momentum=0.0, **overrides)
+    train(tiny(tmp_path / "straight"))
+    train_crashing_after(tiny(tmp_path / "run"), 1, monkeypatch)
+    train(tiny(tmp_path / "run", resume=True))
+    assert_same_params(final_params(tmp_path / "run", 2), final_params(tmp_path / "straight", 2))
+
+
+def test_a_run_that_died_before_its_first_checkpoint_can_simply_be_run_again(tmp_path, caplog):
+    out = tmp_path / "run"
+    out.mkdir()
+    # what a crash in the first epoch leaves: settings, a header, a few iteration rows
+    (out / "config.json").write_text("{}")
+    (out / "metrics.csv").write_text("epoch,smoothed_loss\n")
+    (out / "iterations.csv").write_text("iteration,epoch,smoothed_loss,lr\n1,0,2.3,0.1\n")
+    with caplog.at_level(logging.INFO):
+        train(config(out, num_epochs=1))
+    assert "ended before its first checkpoint" in caplog.text
+    rows = (out / "iterations.csv").read_text().splitlines()
+    assert rows[1].startswith("1,0,") and "2.3,0.1" not in rows[1]  # the new run's own rows
+
+
+def test_a_finished_epoch_without_a_checkpoint_is_still_protected(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.csv").write_text("epoch,smoothed_loss\n0,1.5\n")
+    with pytest.raises(UserError, match="already holds a training run"):
+        train(config(out, num_epochs=1))
+    assert (out / "metrics.csv").read_text() == "epoch,smoothed_loss\n0,1.5\n"
+
+
+def test_a_schedule_too_short_to_move_is_one_line(tmp_path):
+    result = subprocess.run(script_command("train.py", *RUN_ARGS, "--lr-mode", "cosine",
+                                           "--max-train-samples", "16", "--num-epochs", "1",
+                                           "--out", tmp_path / "run"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--lr-mode cosine needs at least 2 iterations" in result.stderr

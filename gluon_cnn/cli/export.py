@@ -1,5 +1,7 @@
 """Export a training run's checkpoint to <prefix>-symbol.json + <prefix>-NNNN.params, and
 optionally an INT8 copy calibrated on the run's training images and an ONNX copy."""
+import os
+
 from .. import deploy
 from ..analysis import predict_split
 from ..data import to_network_input
@@ -15,7 +17,8 @@ def build_parser():
     parser.add_argument("run", metavar="RUN_DIR", help="a training run folder (--out of train.py)")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to export (default: the newest intact one)")
-    parser.add_argument("--prefix", default=None, help="output prefix (default: RUN_DIR/<net>)")
+    parser.add_argument("--prefix", default=None, help="output prefix, or a folder to write <folder>/<net>-... into "
+                             "(default: RUN_DIR/<net>)")
     parser.add_argument("--int8", action="store_true",
                         help="also write <prefix>-int8, quantized with oneDNN (CPU inference)")
     parser.add_argument("--calib-samples", type=int, default=640,
@@ -40,8 +43,11 @@ def main(argv=None):
                         % args.max_test_samples)
     # The run's own export (the default prefix) is rewritten from its own checkpoint; any
     # other existing export is replaced only when asked.
-    files = (ExportFiles(args.prefix) if args.prefix
-             else RunFolder(args.run).export(read_run_config(args.run)["net"]))
+    net = read_run_config(args.run)["net"]
+    prefix = args.prefix
+    if prefix and (os.path.isdir(prefix) or prefix.endswith(os.sep)):
+        prefix = os.path.join(prefix, net)  # a folder: the export goes inside it
+    files = ExportFiles(prefix) if prefix else RunFolder(args.run).export(net)
     check_output_file(files.symbol, "--prefix", args.overwrite or not args.prefix)
     symbol_file, params_file = export_checkpoint(args.run, files.prefix, args.checkpoint)
     print(symbol_file)

@@ -1,9 +1,13 @@
 """Draw learning curves of one or several training runs on one figure (PNG)."""
 import os
 
+from ..errors import UserError
 from ..paths import RunFolder
 from ..plot import plot_runs, reference_table
 from . import check_output_file, new_parser
+
+
+IMAGE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
 
 def build_parser():
@@ -29,7 +33,15 @@ def main(argv=None):
         for run in args.runs:
             print(reference_table(run))
         return
-    output = args.output or (RunFolder(args.runs[0]).curves if len(args.runs) == 1
+    own_curves = RunFolder(args.runs[0]).curves
+    output = args.output or (own_curves if len(args.runs) == 1
                              else os.path.join(args.runs[0], "compare.png"))
-    check_output_file(output, "--output", args.overwrite)
+    extension = os.path.splitext(output)[1].lower().lstrip(".")
+    if not extension:
+        output += ".png"
+    elif extension not in IMAGE_FORMATS:
+        raise UserError("--output %s: plot.py writes %s files; give one of those extensions."
+                        % (output, ", ".join(IMAGE_FORMATS)))
+    # a run's own curves.png is drawn from its logs and is redrawn freely
+    check_output_file(output, "--output", args.overwrite or output == own_curves)
     print(plot_runs(args.runs, output, with_reference=args.reference))

@@ -126,6 +126,11 @@ def _find_layout(data_dir):
 def load_cifar10(data_dir=None, download=True, num_workers=2):
     """((train images, labels), (test images, labels), class names) as uint8 NHWC arrays."""
     data_dir = os.path.expanduser(data_dir or DEFAULT_DIR)
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise UserError("--data-dir %s is a file, not a folder; give the folder that holds (or "
+                        "is to hold) CIFAR-10%s." % (data_dir, (
+                            ", for example the one this archive unpacks into"
+                            if data_dir.endswith((".tar.gz", ".tgz", ".zip")) else "")))
     layout, folder = (_find_layout(data_dir) if os.path.isdir(data_dir) else (None, None))
     if layout is None:
         if not download:

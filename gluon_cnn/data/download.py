@@ -95,7 +95,11 @@ def fetch(sources, destination, how_to_get_it):
     When every source fails, one UserError names each with its reason, then
     ``how_to_get_it``."""
     folder = os.path.dirname(os.path.abspath(destination))
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise UserError("cannot create %s for the download (%s); choose another --data-dir."
+                        % (folder, err.strerror or err)) from None
     if os.path.isfile(destination):
         for source in sources:
             if file_digest(destination, source.algorithm) == source.digest:

@@ -16,6 +16,9 @@ INITIALIZERS = {"xavier": mx.init.Xavier, "msra": mx.init.MSRAPrelu,
                 "uniform": mx.init.Uniform, "normal": mx.init.Normal}
 LR_MODES = ("step", "cosine", "poly", "linear")
 WARMUP_MODES = ("linear", "constant")
+# MXNet 1.9.1's wheels index tensors with 32 bits: a 3-channel image of 26,755 pixels a side
+# is already over 2^31 elements; no zoo network is trained near this size
+MAX_IMAGE_SIZE = 4096
 TTA_MODES = ("none", "flip")
 # MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
 LAST_BATCH = ("discard", "keep")
@@ -91,6 +94,9 @@ class TrainConfig:
         for flag, value in positive.items():
             if not value > 0:
                 raise UserError("%s must be positive; got %s." % (flag, value))
+        if self.image_size > MAX_IMAGE_SIZE:
+            raise UserError("--image-size must be at most %d pixels; got %d."
+                            % (MAX_IMAGE_SIZE, self.image_size))
         non_negative = {"--momentum": self.momentum, "--wd": self.wd,
                         "--warmup-epochs": self.warmup_epochs, "--aux-weight": self.aux_weight,
                         "--max-train-samples": self.max_train_samples,
