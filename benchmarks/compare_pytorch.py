@@ -233,9 +233,13 @@ def main():
     params = {samples[run][0]["params"] for run in runs}
     assert len(params) == 1, "the two networks differ: %s parameters" % params
     images = lambda run: args.batch_size / median[run]  # noqa: E731
-    train_gflop = 6 * 0.2291571 * args.batch_size  # 229.16 M MACs per image forward
     sys.path.insert(0, ROOT)
+    from gluon_cnn import debug, get_model
     from gluon_cnn.bench import cpu_peak_gflops, read_cpuinfo
+    # forward MACs per image of the network at this size, counted layer by layer
+    macs = debug.summary(get_model("googlenet"), (1, 3, args.image_size, args.image_size),
+                         printer=None)["macs"]
+    train_gflop = 6 * macs / 1e9 * args.batch_size  # forward + backward: 3 passes, 2 FLOP/MAC
     peak, peak_basis = cpu_peak_gflops()
     lines = [
         "googlenet (the Gluon tutorial), batch %d, %d px, %d parameters in both; medians of %d "

@@ -297,3 +297,41 @@ def test_a_cutmix_box_that_rounds_to_nothing_leaves_the_images():
     np.testing.assert_array_equal(mixed.asnumpy(), data.asnumpy())
     np.testing.assert_array_equal(targets.argmax(axis=1).asnumpy(), labels.asnumpy())
     assert targets.max().asscalar() == 1.0  # no area pasted: the target is the image's own
+
+
+def nesterov_step(optimizer, weight, grad, state):
+    weight, state = weight.copy(), None if state is None else state.copy()
+    optimizer.update(0, weight, grad, state)
+    return weight, state
+
+
+def test_nag_is_mxnets_rule_without_weight_decay_and_nesterovs_with_it():
+    from gluon_cnn.training.optimizers import NesterovSGD
+    rng = np.random.RandomState(0)
+    weight, grad, momentum = (mx.nd.array(rng.randn(1000)) for _ in range(3))
+    ours = NesterovSGD(learning_rate=0.1, momentum=0.9, wd=0.0)
+    theirs = mx.optimizer.NAG(learning_rate=0.1, momentum=0.9, wd=0.0)
+    for a, b in zip(nesterov_step(ours, weight, grad, momentum),
+                    nesterov_step(theirs, weight, grad, momentum)):
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+    # with weight decay the momentum follows plain momentum SGD's (MXNet's fused SGD
+    # operator, which reads the weight before updating it), MXNet's NAG does not
+    decayed = NesterovSGD(learning_rate=0.1, momentum=0.9, wd=0.05)
+    sgd = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=0.05)
+    _, our_state = nesterov_step(decayed, weight, grad, momentum)
+    _, sgd_state = nesterov_step(sgd, weight, grad, momentum)
+    np.testing.assert_allclose(our_state.asnumpy(), sgd_state.asnumpy(), rtol=1e-5, atol=1e-6)
+    _, mxnet_nag_state = nesterov_step(mx.optimizer.NAG(learning_rate=0.1, momentum=0.9,
+                                                        wd=0.05), weight, grad, momentum)
+    assert np.abs(mxnet_nag_state.asnumpy() - sgd_state.asnumpy()).max() > 1e-4
+
+
+def test_nag_with_weight_decay_trains_the_same_twice(tmp_path):
+    settings = dict(net="cifar_resnet20", optimizer="nag", momentum=0.9, lr=0.05, wd=5e-4,
+                    num_epochs=2, synthetic_samples=32, batch_size=16)
+    train(quick_config(tmp_path / "a", **settings))
+    train(quick_config(tmp_path / "b", **settings))
+    a, b = (mx.nd.load(str(tmp_path / run / "run" / "checkpoints" / "epoch-0001" / "net.params"))
+            for run in "ab")
+    for key in a:
+        np.testing.assert_array_equal(a[key].asnumpy(), b[key].asnumpy(), err_msg=key)

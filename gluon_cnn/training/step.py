@@ -7,6 +7,7 @@ from mxnet.contrib import amp
 from .._env import prefer_heap_reuse
 from ..models import get_model, with_aux_outputs
 from .devices import amp_dtype
+from .optimizers import registered_name
 
 
 def start_amp(contexts):
@@ -63,7 +64,7 @@ def make_trainer(net, optimizer, optimizer_params, kvstore="device", use_amp=Fal
     gradient clipping rescales them, in the worker's own update, so with ``use_amp`` or
     ``update_locally`` the updates stay off the KVStore."""
     local = use_amp or update_locally
-    trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params,
+    trainer = gluon.Trainer(net.collect_params(), registered_name(optimizer), optimizer_params,
                             kvstore=kvstore, update_on_kvstore=False if local else None)
     if use_amp:
         amp.init_trainer(trainer)
