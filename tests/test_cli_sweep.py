@@ -13,6 +13,9 @@ from gluon_cnn.cli import (bench, export, inspect_run, launch, plot, predict, su
 from helpers import quick_config, write_image_folder
 
 VALUES = ("0", "-1", "nonsense", "")
+# The flags for which -1 is a value that makes sense (each says why); every other flag that
+# takes a number must refuse it
+NEGATIVE_ALLOWED = {}
 TOOLS = {"train": train, "export": export, "predict": predict, "bench": bench,
          "summary": summary, "plot": plot, "launch": launch, "inspect_run": inspect_run,
          "visualize": visualize}
@@ -55,6 +58,12 @@ def base_arguments(tool, run, image, case):
     }[tool]
 
 
+def swept(argv):
+    """(flag, value) a sweep case tries: the last two arguments, before launch's command."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    return argv[end - 2], argv[end - 1]
+
+
 def sweep_cases(tool, run, image):
     cases = []
     for option in value_options(TOOLS[tool]):
@@ -85,6 +94,8 @@ def test_every_flag_with_bad_values_gives_one_line_or_runs(tool, finished_run, t
             problems.append((argv, stderr[-600:]))
         elif status not in (0, 2) or (status == 2 and not argparse_error and len(errors) != 1):
             problems.append((argv, status, stderr[-600:]))
+        elif status == 0 and swept(argv)[1] == "-1" and swept(argv)[0] not in NEGATIVE_ALLOWED:
+            problems.append((argv, "a negative value was accepted"))
     assert not problems, "\n".join(map(str, problems))
     # the sweep did reach the tools: some calls ran to the end
     assert any(status == 0 for status, _ in outcomes)

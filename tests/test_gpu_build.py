@@ -67,9 +67,31 @@ def test_a_system_copy_on_ld_library_path_wins(tmp_path):
     assert "nvidia/cudnn/lib/libfakecudnn.so.8" in done.stdout
 
 
-def test_the_cpu_build_loads_nothing():
-    assert not _cuda.gpu_build_installed()  # this environment has the CPU build
-    assert _cuda.prepare_gpu_build() is None
+def test_the_cpu_build_loads_nothing_and_the_gpu_build_loads_its_libraries(monkeypatch):
+    loaded = []
+    monkeypatch.setattr(_cuda, "preload", lambda: loaded.append("cuda") or {})
+    monkeypatch.setattr(_cuda, "_load", lambda name: loaded.append(name) or "driver")
+    monkeypatch.setattr(_cuda, "gpu_build_installed", lambda: False)
+    assert _cuda.prepare_gpu_build() is None and loaded == []
+    monkeypatch.setattr(_cuda, "gpu_build_installed", lambda: True)
+    assert _cuda.prepare_gpu_build() is None  # every library there, the driver too
+    assert loaded == ["cuda", _cuda.DRIVER_LIBRARY]
+
+
+def test_which_build_is_installed_is_read_from_pip_metadata(monkeypatch):
+    import importlib.metadata
+    present = set()
+
+    def distribution(name):
+        if name not in present:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return name
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+    assert not _cuda.gpu_build_installed()
+    present.add("mxnet")
+    assert not _cuda.gpu_build_installed()
+    present.add(_cuda.GPU_DISTRIBUTIONS[0])
+    assert _cuda.gpu_build_installed()
 
 
 def test_the_gpu_extra_pins_a_wheel_for_every_library_mxnet_needs():

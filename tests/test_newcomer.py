@@ -83,14 +83,14 @@ def test_plot_and_export_into_a_missing_folder_or_over_a_file(finished_run, tmp_
     assert "does not exist" in one_line_error(capsys, plot.main, [str(finished_run), "-o", missing])
     assert "does not exist" in one_line_error(
         capsys, export.main, [str(finished_run), "--prefix", str(tmp_path / "missing_dir" / "r")])
-    # the run's own curves.png and export exist: replaced only when asked
-    assert "--overwrite" in one_line_error(capsys, plot.main, [str(finished_run)])
+    # another export is replaced only when asked; the run's own curves.png, drawn from its
+    # logs, is redrawn without asking
     assert run_main(export.main, [str(finished_run), "--prefix", str(tmp_path / "copy")]) == 0
     assert "--overwrite" in one_line_error(capsys, export.main, [
         str(finished_run), "--prefix", str(tmp_path / "copy")])
-    before = os.path.getmtime(finished_run / "curves.png")
-    assert run_main(plot.main, [str(finished_run), "--overwrite"]) == 0
-    assert os.path.getmtime(finished_run / "curves.png") >= before
+    (finished_run / "curves.png").write_bytes(b"stale")
+    assert run_main(plot.main, [str(finished_run)]) == 0
+    assert (finished_run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("args, message", [

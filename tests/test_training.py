@@ -61,8 +61,14 @@ def test_cifar_layouts_train(tmp_path, layout):
     {"binary": write_cifar_binary, "python": write_cifar_python,
      "imagefolder": lambda d: write_image_folder(d, per_class=(10, 2))}[layout](data)
     result = train(quick_config(tmp_path, dataset="cifar10", data_dir=data, num_epochs=1))
-    assert 0.0 <= result["test_acc"] <= 1.0
-    assert len(read_rows(tmp_path / "run" / "metrics.csv")) == 1
+    rows = read_rows(tmp_path / "run" / "metrics.csv")
+    assert len(rows) == 1
+    # the accuracy counts this layout's own test images: 20 in a release's test batch, 2 per
+    # class of the 3 image folders
+    test_images = 6 if layout == "imagefolder" else 20
+    correct = result["test_acc"] * test_images
+    assert correct == pytest.approx(round(correct), abs=1e-6)
+    assert float(rows[0]["test_acc"]) == pytest.approx(result["test_acc"], abs=1e-6)
 
 
 def test_own_image_folders_with_googlenet_paper_and_aux_heads(tmp_path):

@@ -61,6 +61,9 @@ def main(argv=None):
     if args.list:
         for name in list_models():
             print("%-16s %s" % (name, describe_model(name)))
+        print("\nFor 32-px images such as CIFAR-10 use cifar_resnet20 ... cifar_resnet110 (the "
+              "ResNet paper's CIFAR networks; train.py --recipe resnet-paper-cifar); resnet18 "
+              "... resnet152 are the ImageNet networks, whose stem shrinks 32 px to 8.")
         return
     for flag, value in (("--classes", args.classes), ("--depth", args.depth)):
         if value is not None and value <= 0:

@@ -71,8 +71,10 @@ def build_parser():
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--out", default=None, help="run folder (default: runs/<net>-<dataset>-<size>px)")
     add("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    add("--max-train-samples", type=int, default=0, help="use the first N training samples")
-    add("--max-test-samples", type=int, default=0, help="evaluate on the first N test samples")
+    add("--max-train-samples", type=int, default=0,
+        help="use the first N training samples (0: all)")
+    add("--max-test-samples", type=int, default=0,
+        help="evaluate on the first N test samples (0: all)")
     add("--augment", action="store_true",
         help="random crop of the zero-padded image (--crop-padding) and horizontal flip")
     add("--crop-padding", type=int, default=defaults.crop_padding,

@@ -2,12 +2,12 @@
 from . import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401  (registers the builders)
 from .base import NORMALIZATIONS, Classifier, InputNormalization
 from .blocks import (AuxClassifier, BasicBlock, Bottleneck, Inception, LocalResponseNorm,
-                     conv_block)
+                     ZeroPaddedIdentity, conv_block)
 from .googlenet import WithAuxOutputs, with_aux_outputs
 from .registry import (check_model_name, describe_model, get_model, list_models,
                        register_model)
 
 __all__ = ["NORMALIZATIONS", "InputNormalization", "AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
-           "LocalResponseNorm", "WithAuxOutputs", "check_model_name", "conv_block", "describe_model",
+           "LocalResponseNorm", "WithAuxOutputs", "ZeroPaddedIdentity", "check_model_name", "conv_block", "describe_model",
            "get_model",
            "list_models", "register_model", "with_aux_outputs"]

@@ -26,9 +26,13 @@ def list_models():
 
 
 def describe_model(name):
-    """The first line of the model's builder docstring: what the name stands for."""
-    doc = _BUILDERS[name].__doc__ or ""
-    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else name
+    """The first paragraph of the model's builder docstring, on one line: what the name
+    stands for."""
+    doc = (_BUILDERS[name].__doc__ or "").strip()
+    if not doc:
+        return name
+    paragraph = doc.split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines()).rstrip(".")
 
 
 def check_model_name(name):

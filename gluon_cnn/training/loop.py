@@ -109,6 +109,13 @@ def load_data(config, rank=0, workers=1):
                           synthetic_samples=config.synthetic_samples,
                           num_workers=config.num_workers, seed=config.seed)
     train_split = select(splits.train, config.max_train_samples)
+    for flag, limit, split, name in (("--max-train-samples", config.max_train_samples,
+                                      splits.train, "training"),
+                                     ("--max-test-samples", config.max_test_samples,
+                                      splits.test, "test")):
+        if limit and limit < len(split[1]):
+            log.info("%s %d: using the first %d of the %d %s images.", flag, limit, limit,
+                     len(split[1]), name)
     # from the whole training split, so that every worker normalizes alike
     statistics = (normalization_statistics(train_split[0], config.normalize, config.image_size)
                   if config.normalize != "none" else (None, None))
@@ -218,14 +225,23 @@ class TrainingRun:
         if first_batch:
             accuracy.sum_metric, accuracy.num_inst = self.position["accuracy"]
         start = time.time() - (self.position["seconds"] if first_batch else 0.0)
-        progress = sys.stderr.isatty() if self.config.progress is None else self.config.progress
+        terminal = sys.stderr.isatty()
+        progress = terminal if self.config.progress is None else self.config.progress
         bar = tqdm(total=self.iterations_per_epoch, initial=first_batch, desc="epoch %d" % epoch,
                    disable=not progress, leave=False, dynamic_ncols=True)
+        # off a terminal, unless --no-progress: a plain line every tenth of the epoch
+        plain_every = (max(1, self.iterations_per_epoch // 10)
+                       if self.config.progress is None and not terminal and self.chief else 0)
         for batch, (data, label) in enumerate(
                 self.data.train_batches.batches(epoch, first_batch), first_batch):
             self.step(epoch, batch, data, label, accuracy)
             bar.set_postfix(loss="%.4f" % self.smoothed.get(), acc="%.3f" % accuracy.get()[1])
             bar.update()
+            if plain_every and (batch + 1) % plain_every == 0:
+                print("epoch %d: batch %d of %d, smoothed loss %.4f, running accuracy %.3f, "
+                      "%.0f s" % (epoch, batch + 1, self.iterations_per_epoch,
+                                  self.smoothed.get(), accuracy.get()[1], time.time() - start),
+                      file=sys.stderr, flush=True)
             if stop.received and batch + 1 < self.iterations_per_epoch:
                 bar.close()
                 self.stop_inside_epoch(stop.received, epoch, batch + 1, accuracy,
