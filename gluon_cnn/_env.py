@@ -135,6 +135,8 @@ def prefer_heap_reuse():
 def import_mxnet():
     check_environment()
     set_thread_defaults()
+    # oneDNN's "Subgraph backend MKLDNN is activated" on every fused graph: not the user's news
+    os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
     set_memory_defaults()
     from ._cuda import prepare_gpu_build
     missing = prepare_gpu_build()  # the GPU build's CUDA libraries, before mxnet needs them

@@ -14,7 +14,7 @@ from . import deploy  # noqa: E402
 from .csvlog import write_csv  # noqa: E402
 from .data import BatchIterator  # noqa: E402
 from .errors import UserError  # noqa: E402
-from .paths import RunFolder  # noqa: E402
+from .paths import RunFolder, make_output_folder  # noqa: E402
 from .runs import read_run_config, run_dataset  # noqa: E402
 
 OUTPUTS = ("confusion.png", "per_class.csv", "confused_pairs.csv", "mistakes.png")
@@ -118,6 +118,7 @@ def inspect_run(run_dir, out_dir=None, model=None, data_dir=None, max_samples=0,
     if existing and not overwrite:
         raise UserError("%s already holds %s; pass --overwrite to replace them or choose "
                         "another --out." % (out_dir, ", ".join(existing)))
+    make_output_folder(out_dir)  # before the evaluation, not after it
     model = model or RunFolder(run_dir).export(config["net"]).prefix
     predict, prefix = deploy.load_predictor(model)
     recipe = deploy.read_preprocessing(prefix) or {}
@@ -138,7 +139,6 @@ def inspect_run(run_dir, out_dir=None, model=None, data_dir=None, max_samples=0,
             model, probabilities.shape[1], len(names), ", ".join(names)))
     counts = confusion_matrix(labels, probabilities.argmax(axis=1), len(names))
     accuracy = float(np.trace(counts) / max(1, counts.sum()))
-    os.makedirs(out_dir, exist_ok=True)
     per_class = per_class_metrics(counts, names)
     pairs = most_confused(counts, names)
     title = "%s: %d test images, accuracy %.4f" % (os.path.basename(os.path.normpath(run_dir)),

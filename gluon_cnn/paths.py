@@ -9,6 +9,23 @@ import dataclasses
 import os
 import re
 
+from .errors import UserError
+
+
+def make_output_folder(path, flag="--out"):
+    """Create the folder ``path`` and check that files can be written there, before any
+    work whose results would go there: one sentence if not."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write-test")
+        with open(probe, "w") as handle:
+            handle.write("ok")
+        os.remove(probe)
+    except OSError as err:
+        raise UserError("cannot write to %s %s (%s); choose another %s."
+                        % (flag, path, err.strerror or err, flag)) from None
+    return path
+
 
 @dataclasses.dataclass(frozen=True)
 class ExportFiles:

@@ -2,7 +2,6 @@
 config.json and listed with their measured results."""
 import dataclasses
 import json
-import os
 
 import pytest
 

@@ -167,7 +167,7 @@ def test_plot_export_and_predict_scripts(tmp_path):
     data = write_image_folder(str(tmp_path / "data"), per_class=(12, 3))
     result = train(quick_config(tmp_path, dataset="imagefolder", data_dir=data, num_epochs=3))
     run = str(tmp_path / "run")
-    plotted = run_script("plot.py", run, run, "--seed", "-o", str(tmp_path / "both.png"))
+    plotted = run_script("plot.py", run, run, "--reference", "-o", str(tmp_path / "both.png"))
     assert plotted.returncode == 0, plotted.stderr
     assert os.path.getsize(tmp_path / "both.png") > 10000
     exported = run_script("export.py", run, "--prefix", str(tmp_path / "again"))

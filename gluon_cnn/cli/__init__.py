@@ -51,7 +51,10 @@ def check_output_file(path, flag, overwrite=False):
 
 def run_main(main, argv=None):
     """Run a tool's ``main``: a UserError becomes one line on stderr and exit status 2."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    # the tools' own lines at INFO; other libraries' (mx2onnx's "Converting json ...") only
+    # when they warn
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
+    logging.getLogger("gluon_cnn").setLevel(logging.INFO)
     try:
         return main(argv) or 0
     except UserError as err:

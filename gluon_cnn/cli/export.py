@@ -17,8 +17,12 @@ def build_parser():
     parser.add_argument("run", metavar="RUN_DIR", help="a training run folder (--out of train.py)")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to export (default: the newest intact one)")
-    parser.add_argument("--prefix", default=None, help="output prefix, or a folder to write <folder>/<net>-... into "
+    parser.add_argument("--prefix", default=None,
+                        help="output prefix, or a folder to write <folder>/<net>-... into "
                              "(default: RUN_DIR/<net>)")
+    parser.add_argument("--data-dir", default=None,
+                        help="where the run's data is now, for --int8 and --evaluate "
+                             "(default: the folder the run was trained from)")
     parser.add_argument("--int8", action="store_true",
                         help="also write <prefix>-int8, quantized with oneDNN (CPU inference)")
     parser.add_argument("--calib-samples", type=int, default=640,
@@ -61,7 +65,7 @@ def main(argv=None):
         return
     config = read_run_config(args.run)
     size, resize = config["image_size"], run_resize(config)
-    splits = run_dataset(config)
+    splits = run_dataset(config, args.data_dir)
     if args.int8:
         calibration = to_network_input(splits.train[0][:args.calib_samples], size,
                                        resize=resize)

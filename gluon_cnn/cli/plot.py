@@ -16,7 +16,7 @@ def build_parser():
     parser.add_argument("--output", "-o", default=None,
                         help="PNG to write (default: curves.png in the first run folder, or "
                              "compare.png there when several runs are given)")
-    parser.add_argument("--reference", "--seed", dest="reference", action="store_true",
+    parser.add_argument("--reference", action="store_true",
                         help="add the curve the main job reproduces: the MXNet Gluon "
                              "GoogLeNet tutorial's published epochs (results/reference/)")
     parser.add_argument("--overwrite", action="store_true",

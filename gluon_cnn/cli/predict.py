@@ -2,50 +2,12 @@
 
 --model takes an MXNet export prefix (PREFIX-symbol.json + PREFIX-NNNN.params) or an ONNX
 file (PREFIX.onnx, run with onnxruntime); both read PREFIX-preprocess.json."""
-import os
-
-import cv2
 import numpy as np
 
 from .. import deploy
-from ..data import to_network_input
-from ..data.imagefolder import decode_image
+from ..data.images import preprocess, read_image
 from ..errors import UserError
 from . import new_parser
-
-
-def read_image(path, channels, convert):
-    """HxWxC uint8 (RGB or gray) with the channel count the model takes."""
-    if not os.path.isfile(path):
-        raise UserError("no such image file: %s." % path)
-    image = decode_image(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise UserError("%s is not an image that can be decoded." % path)
-    if image.dtype != np.uint8:
-        image = (image / (np.iinfo(image.dtype).max / 255.0)).astype(np.uint8)
-    if image.ndim == 3 and image.shape[2] in (2, 4):  # drop the alpha channel
-        image = image[:, :, :image.shape[2] - 1]
-        image = image[:, :, 0] if image.shape[2] == 1 else image
-    found = 1 if image.ndim == 2 else image.shape[2]
-    if found != channels and not convert:
-        raise UserError("%s has %d channel(s) but the model takes %d; pass --convert to convert "
-                        "it." % (path, found, channels))
-    if channels == 1:
-        return image[:, :, None] if found == 1 else cv2.cvtColor(
-            image, cv2.COLOR_BGR2GRAY)[:, :, None]
-    if found == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def preprocess(image, size, resize="imresize"):
-    """As in training: images larger than the input are area-resized, then the batch
-    transform resizes bilinearly to ``size`` the way the model was trained (``resize``) and
-    scales to [0, 1]."""
-    if image.shape[0] > size or image.shape[1] > size:
-        image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-        image = image[:, :, None] if image.ndim == 2 else image
-    return to_network_input(image[None], size, resize=resize).asnumpy()
 
 
 def build_parser():

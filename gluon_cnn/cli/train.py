@@ -63,7 +63,10 @@ def build_parser():
         help="devices as MXNet contexts, e.g. cpu:0,cpu:1 (data-parallel on the CPU)")
     add("--kvstore", "--kv-store", dest="kvstore", default=defaults.kvstore,
         help="gradient aggregation across devices (device, local)")
-    add("--num-workers", type=int, default=defaults.num_workers, help="image decoding threads")
+    add("--decode-threads", "--num-workers", dest="num_workers", type=int,
+        default=defaults.num_workers,
+        help="threads that decode image files when loading (--num-workers is its old name; "
+             "launch.py's --num-workers counts worker processes)")
     add("--no-hybridize", dest="hybridize", action="store_false",
         help="run imperatively (for debugging)")
     add("--amp", action="store_true",

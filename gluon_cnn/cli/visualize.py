@@ -6,11 +6,12 @@ import os
 import mxnet as mx
 
 from .. import deploy
+from ..data.images import preprocess, read_image
 from ..errors import UserError
 from ..models import get_model
+from ..paths import make_output_folder
 from ..visualize import load_export_parameters, visualize
 from . import net_help, new_parser
-from .predict import preprocess, read_image
 
 
 def build_parser():
@@ -53,6 +54,7 @@ def main(argv=None):
     if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
         raise UserError("%s already holds files; pass --overwrite to replace them or choose "
                         "another --out." % out)
+    make_output_folder(out)
     batch = mx.nd.array(preprocess(read_image(args.image, net.in_channels, convert=True), size,
                                    deploy.training_resize(recipe)))
     net.check_input_shape(batch.shape)

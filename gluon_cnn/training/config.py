@@ -101,7 +101,7 @@ class TrainConfig:
                         "--warmup-epochs": self.warmup_epochs, "--aux-weight": self.aux_weight,
                         "--max-train-samples": self.max_train_samples,
                         "--max-test-samples": self.max_test_samples,
-                        "--num-workers": self.num_workers, "--seed": self.seed,
+                        "--decode-threads": self.num_workers, "--seed": self.seed,
                         "--warmup-lr": self.warmup_lr, "--crop-padding": self.crop_padding,
                         "--mixup": self.mixup, "--cutmix": self.cutmix,
                         "--mix-off-epochs": self.mix_off_epochs,

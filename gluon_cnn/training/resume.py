@@ -4,7 +4,7 @@ import logging
 import os
 
 from ..errors import UserError
-from ..paths import RunFolder
+from ..paths import RunFolder, make_output_folder
 from . import checkpoint
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,7 @@ def prepare_output(config):
                             "%d; pass a larger --num-epochs to continue it. Nothing was "
                             "written." % (config.out, state["epoch"] + (state["batch"] > 0),
                                           os.path.basename(path), config.num_epochs))
-    try:
-        os.makedirs(config.out, exist_ok=True)
-        probe = os.path.join(config.out, ".write-test")
-        with open(probe, "w") as handle:
-            handle.write("ok")
-        os.remove(probe)
-    except OSError as err:
-        raise UserError("cannot write to the output directory %s (%s); choose another --out."
-                        % (config.out, err.strerror or err)) from None
+    make_output_folder(config.out)
     return folder
 
 
