@@ -29,10 +29,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load_cuda_module():
-    """gluon_cnn/_cuda.py on its own: importing the package would import mxnet."""
+def load_foundation_module(name):
+    """gluon_cnn/<name>.py on its own (_cuda, _gpu_arch): importing the package would import
+    mxnet."""
     spec = importlib.util.spec_from_file_location(
-        "gluon_cnn_cuda", os.path.join(ROOT, "gluon_cnn", "_cuda.py"))
+        "gluon_cnn" + name, os.path.join(ROOT, "gluon_cnn", name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -46,18 +47,9 @@ def cpu_model():
         return platform.processor()
 
 
-def load_gpu_arch_module():
-    """gluon_cnn/_gpu_arch.py on its own, like _cuda.py (no mxnet import)."""
-    spec = importlib.util.spec_from_file_location(
-        "gluon_cnn_gpu_arch", os.path.join(ROOT, "gluon_cnn", "_gpu_arch.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def print_gpu_code(library):
     """The compute capabilities ``library`` carries code for, and the GPUs that run it."""
-    arch = load_gpu_arch_module()
+    arch = load_foundation_module("_gpu_arch")
     started = time.perf_counter()
     found = arch.read_architectures(library)
     print("GPU code in %s: %s (read in %.0f ms)" % (
@@ -76,7 +68,7 @@ def main(argv=None):
     if args.library:
         print_gpu_code(args.library)
         return 0
-    cuda = load_cuda_module()
+    cuda = load_foundation_module("_cuda")
     checks = []
 
     def check(name, passed, detail=""):

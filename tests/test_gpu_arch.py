@@ -117,3 +117,18 @@ def test_the_installed_cpu_build_has_no_gpu_code():
     if mx.runtime.Features().is_enabled("CUDA"):
         pytest.skip("a CUDA build is installed")
     assert read_architectures(mx.libinfo.find_lib_path()[0]) == Architectures([], [])
+
+
+def test_check_gpu_install_prints_the_code_and_the_generations_that_run_it(mxnet_191_library):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    done = subprocess.run([sys.executable, ROOT + "/benchmarks/check_gpu_install.py",
+                           "--library", mxnet_191_library], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "5.0, 6.0, 7.0, 8.0, 8.6 (machine code), no PTX" in lines[0]
+    rows = {line.split()[0]: line.split()[-1] for line in lines[2:]}
+    assert (rows["3.7"], rows["5.2"], rows["8.9"], rows["9.0"], rows["12.0"]) == (
+        "no", "yes", "yes", "no", "no")
