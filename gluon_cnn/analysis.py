@@ -4,18 +4,15 @@ and a grid of the mistakes it was surest of."""
 import math
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from . import deploy  # noqa: E402
-from .csvlog import write_csv  # noqa: E402
-from .data import BatchIterator  # noqa: E402
-from .errors import UserError  # noqa: E402
-from .paths import RunFolder, make_output_folder  # noqa: E402
-from .runs import read_run_config, run_dataset  # noqa: E402
+from . import deploy
+from .csvlog import write_csv
+from .data import BatchIterator
+from .errors import UserError
+from .paths import RunFolder, make_output_folder
+from .plot import new_figure, save_figure
+from .runs import read_run_config, run_dataset
 
 OUTPUTS = ("confusion.png", "per_class.csv", "confused_pairs.csv", "mistakes.png")
 
@@ -65,7 +62,7 @@ def draw_confusion(counts, names, path, title):
     """Rows normalized to the true class; each cell shows its share and its count."""
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(6.0, 0.6 * len(names) + 2)
-    figure, axis = plt.subplots(figsize=(size + 1.5, size))
+    figure, axis = new_figure(figsize=(size + 1.5, size))
     shown = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     figure.colorbar(shown, ax=axis, fraction=0.046, label="share of the true class")
     axis.set_xticks(range(len(names)), labels=names, rotation=45, ha="right")
@@ -75,9 +72,7 @@ def draw_confusion(counts, names, path, title):
         for p in range(len(names)):
             axis.text(p, t, "%.2f\n%d" % (shares[t, p], counts[t, p]), ha="center",
                       va="center", fontsize=7, color="white" if shares[t, p] > 0.5 else "black")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def draw_mistakes(images, labels, probabilities, names, path, count=25):
@@ -88,8 +83,8 @@ def draw_mistakes(images, labels, probabilities, names, path, count=25):
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:count]
     columns = max(1, min(5, len(wrong)))
     rows = max(1, math.ceil(len(wrong) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows),
-                                squeeze=False)
+    figure, axes = new_figure(rows, columns, figsize=(2.2 * columns, 2.5 * rows),
+                              squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, wrong):
@@ -101,9 +96,7 @@ def draw_mistakes(images, labels, probabilities, names, path, count=25):
             probabilities[index, predicted[index]]), fontsize=8)
     if not len(wrong):
         axes.flat[0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
     return len(wrong)
 
 

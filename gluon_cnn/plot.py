@@ -2,10 +2,7 @@
 import json
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 from .errors import UserError  # noqa: E402
 from .csvlog import read_csv  # noqa: E402
@@ -16,6 +13,18 @@ from .paths import RunFolder  # noqa: E402
 REFERENCE_CURVE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                "results", "reference", "gluon-googlenet-tutorial.csv")
 REFERENCE_LABEL = "Gluon tutorial"
+
+
+def new_figure(rows=1, columns=1, **kwargs):
+    """(figure, axes) drawn off screen: a matplotlib Figure of its own, no pyplot, so that
+    importing the package leaves matplotlib's backend (a notebook's, say) as it was."""
+    figure = Figure(figsize=kwargs.pop("figsize", None))
+    return figure, figure.subplots(rows, columns, **kwargs)
+
+
+def save_figure(figure, path, dpi=100):
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
 
 
 def read_reference(path=REFERENCE_CURVE):
@@ -69,7 +78,7 @@ def _read_metrics(run):
 
 def plot_runs(run_dirs, output, with_reference=False):
     """Draw one figure for one or several run folders (each with metrics.csv) into ``output``."""
-    figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
+    figure, (loss_axis, acc_axis) = new_figure(1, 2, figsize=(12, 4.5))
     for index, run in enumerate(run_dirs):
         colour = "C%d" % (index % 10)  # one colour per run, in both panels
         epochs = _read_metrics(run)
@@ -91,7 +100,6 @@ def plot_runs(run_dirs, output, with_reference=False):
             acc_axis.plot(x, _floats(epochs, "test_acc"), marker="s", linestyle="--",
                           label=label + " test", color=colour)
     if not loss_axis.lines:
-        plt.close(figure)
         raise UserError("nothing to draw: %s logged no epoch and no iteration yet."
                         % ", ".join(run_dirs))
     if with_reference:
@@ -107,9 +115,7 @@ def plot_runs(run_dirs, output, with_reference=False):
     for axis in (loss_axis, acc_axis):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
+    save_figure(figure, output, dpi=110)
     return output
 
 

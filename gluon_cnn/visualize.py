@@ -3,16 +3,13 @@ top-level block's output (the blocks the debug mode prints) as a grid of channel
 import math
 import os
 
-import matplotlib
+import mxnet as mx
+from mxnet.gluon import nn
 
-matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import mxnet as mx  # noqa: E402
-from mxnet.gluon import nn  # noqa: E402
-
-from . import deploy  # noqa: E402
-from .debug import display_name  # noqa: E402
-from .errors import UserError  # noqa: E402
+from . import deploy
+from .debug import display_name
+from .errors import UserError
+from .plot import new_figure, save_figure
 
 
 def load_export_parameters(net, prefix, epoch=None):
@@ -67,25 +64,19 @@ def stage_outputs(net, batch):
     return outputs
 
 
-def _save(figure, path):
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def _draw_grid(pictures, path, title, show, scale=1.2):
     """One panel per picture in a near-square grid, ``show(axis, picture)`` drawing each.
     Returns the number of panels."""
     columns = math.ceil(math.sqrt(len(pictures)))
     rows = math.ceil(len(pictures) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(scale * columns, scale * rows + 0.6),
-                                squeeze=False)
+    figure, axes = new_figure(rows, columns, figsize=(scale * columns, scale * rows + 0.6),
+                              squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, picture in zip(axes.flat, pictures):
         show(axis, picture)
     figure.suptitle(title, fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path)
     return len(pictures)
 
 
@@ -115,13 +106,13 @@ def draw_stage(name, index, output, path, max_channels=64, class_names=None):
             title += ", first %d of %d channels" % (len(shown), len(values))
         return _draw_grid(shown, path, title, lambda axis, channel: axis.imshow(
             channel, cmap="viridis", interpolation="nearest"))
-    figure, axis = plt.subplots(figsize=(max(4, 0.5 * values.size), 3))
+    figure, axis = new_figure(figsize=(max(4, 0.5 * values.size), 3))
     labels = class_names if class_names and len(class_names) == values.size else \
         [str(i) for i in range(values.size)]
     axis.bar(range(values.size), values.ravel())
     axis.set_xticks(range(values.size), labels=labels, rotation=45, ha="right", fontsize=7)
     axis.set(title=title, ylabel="score (logit)")
-    _save(figure, path)
+    save_figure(figure, path)
     return 1
 
 

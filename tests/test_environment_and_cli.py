@@ -1,11 +1,12 @@
 """Clear failures for a wrong environment, and the summary command line."""
 import os
 import re
+import sys
 
 import pytest
 
 from gluon_cnn._env import IncompatibleEnvironment, check_environment
-from conftest import run_script
+from conftest import ROOT, run_script
 
 
 def test_new_numpy_is_refused_in_one_sentence():
@@ -104,3 +105,14 @@ def test_large_blocks_stay_mapped_unless_imperative_or_the_user_sets_the_thresho
     assert probe({}, "imperative") == "False"  # reused from the heap
     assert probe({"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}) == "False"
     assert probe({"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}, "imperative") == "True"
+
+
+def test_importing_the_package_leaves_matplotlibs_backend_alone():
+    import subprocess
+    code = ("import matplotlib; matplotlib.use('svg'); import gluon_cnn.training, "
+            "gluon_cnn.analysis, gluon_cnn.visualize, gluon_cnn.plot; "
+            "print(matplotlib.get_backend())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "svg"
