@@ -29,6 +29,7 @@ import mxnet as mx  # noqa: E402
 from gluon_cnn.bench import read_cpuinfo  # noqa: E402
 from gluon_cnn.training import TrainConfig  # noqa: E402
 from gluon_cnn.training.loop import TrainingRun, load_data, seed_everything  # noqa: E402
+from gluon_cnn.training.records import Placement  # noqa: E402
 
 
 def timed_steps(run, batches, count):
@@ -64,7 +65,7 @@ def main(argv=None):
         if len(data.train_batches) < args.steps + args.warmup:
             parser.error("the data holds %d batches of 64; a round needs --steps + --warmup = "
                          "%d" % (len(data.train_batches), args.steps + args.warmup))
-        run = TrainingRun(config, data, [mx.cpu()], "device")
+        run = TrainingRun(config, data, Placement([mx.cpu()], "device"))
         fixed = next(data.train_batches.batches(0))
         seconds = {"bare": [], "end to end": []}
         for round_number in range(args.rounds):

@@ -83,8 +83,8 @@ def build_parser():
     add("--crop-padding", type=int, default=defaults.crop_padding,
         help="pixels of zero padding on each side before --augment's random crop")
     add("--normalize", default=defaults.normalize,
-        help="one of %s: input normalization, computed from the training images and kept in the network "
-             "(so exports carry it): pixel subtracts the mean image (the ResNet paper), "
+        help="one of %s: input normalization, computed from the training images and kept "
+             "in the network (so exports carry it): pixel subtracts the mean image (the ResNet paper), "
              "channel the per-channel mean and divides by the standard deviation"
              % ", ".join(NORMALIZATIONS))
     add("--label-smoothing", type=float, default=defaults.label_smoothing,

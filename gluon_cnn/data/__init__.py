@@ -32,6 +32,6 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=1024,
     raise UserError("unknown dataset '%s'; choose one of: %s." % (name, ", ".join(DATASETS)))
 
 
-__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits", "load_cifar10",
-           "load_dataset", "load_image_folder", "make_synthetic", "normalization_statistics", "random_crop_flip",
-           "to_network_input"]
+__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits",
+           "load_cifar10", "load_dataset", "load_image_folder", "make_synthetic",
+           "normalization_statistics", "random_crop_flip", "to_network_input"]

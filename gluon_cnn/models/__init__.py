@@ -7,7 +7,7 @@ from .googlenet import WithAuxOutputs, with_aux_outputs
 from .registry import (check_model_name, describe_model, get_model, list_models,
                        register_model)
 
-__all__ = ["NORMALIZATIONS", "InputNormalization", "AuxClassifier", "BasicBlock", "Bottleneck", "Classifier", "Inception",
-           "LocalResponseNorm", "WithAuxOutputs", "ZeroPaddedIdentity", "check_model_name", "conv_block", "describe_model",
-           "get_model",
+__all__ = ["NORMALIZATIONS", "AuxClassifier", "BasicBlock", "Bottleneck", "Classifier",
+           "Inception", "InputNormalization", "LocalResponseNorm", "WithAuxOutputs",
+           "ZeroPaddedIdentity", "check_model_name", "conv_block", "describe_model", "get_model",
            "list_models", "register_model", "with_aux_outputs"]

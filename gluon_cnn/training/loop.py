@@ -34,7 +34,8 @@ from .averaging import WeightAverage
 from .config import INITIALIZERS
 from .devices import contexts_from_flag
 from .finish import finish_run
-from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS, SmoothedLoss
+from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS
+from .records import Placement, Progress
 from .regularization import TargetSettings, training_targets
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
 from .schedules import make_lr_schedule
@@ -50,30 +51,33 @@ log = logging.getLogger(__name__)
 def train(config):
     """Run training as ``config`` says; returns a dict of the final figures and paths."""
     config.validate()
-    contexts = contexts_from_flag(config.gpus, config.ctx)
-    # before any file (a device without the precision is refused) and before the network
-    precision = start_amp(contexts) if config.amp else None
-    kvstore, rank, workers = create_kvstore(config.kvstore)
-    if rank:  # only rank 0 writes logs, checkpoints and the export
-        return _run_phases(config, contexts, kvstore, rank, workers, precision)
+    placement = place(config)
+    if not placement.chief:  # only rank 0 writes logs, checkpoints and the export
+        return _run_phases(config, placement)
     prepare_output(config)
     with run_log.console_log(config.out):
-        return _run_phases(config, contexts, kvstore, rank, workers, precision)
+        return _run_phases(config, placement)
 
 
-def _run_phases(config, contexts, kvstore, rank, workers, amp_precision):
+def place(config):
+    """Where the run computes: devices, precision and KVStore, checked before any file is
+    written (a device without the precision is refused) and before the network exists."""
+    contexts = contexts_from_flag(config.gpus, config.ctx)
+    precision = start_amp(contexts) if config.amp else None
+    kvstore, rank, workers = create_kvstore(config.kvstore)
+    return Placement(contexts, kvstore, rank, workers, precision)
+
+
+def _run_phases(config, placement):
     seed_everything(config.seed)
-    if amp_precision:
-        log.info("mixed precision (AMP): %s compute, float32 weights", amp_precision)
-    run = TrainingRun(config, load_data(config, rank, workers), contexts, kvstore, rank,
-                      workers)
+    if placement.precision:
+        log.info("mixed precision (AMP): %s compute, float32 weights", placement.precision)
+    run = TrainingRun(config, load_data(config, placement.rank, placement.workers), placement)
     run.resume_or_start()
-    watch = (StuckStepWatch(run.step_progress, run.stuck_step_line) if workers > 1
-             else contextlib.nullcontext())
-    with StopSignals() as stop, watch:
-        for epoch in range(run.position["epoch"], config.num_epochs):
-            accuracy, start = run.train_one_epoch(epoch, stop)
-            run.end_epoch(epoch, accuracy, start, stop)
+    with StopSignals() as stop, run.stuck_step_watch():
+        for epoch in range(run.progress.epoch, config.num_epochs):
+            accuracy, start = run.train_one_epoch(epoch, stop)  # train
+            run.end_epoch(epoch, accuracy, start, stop)  # evaluate, log, checkpoint, stop?
     return run.finish()
 
 
@@ -149,9 +153,11 @@ def optimizer_params(config, iterations_per_epoch):
 class TrainingRun:
     """One run between its phases: network, optimizer, logs and where it stands."""
 
-    def __init__(self, config, data, contexts, kvstore, rank=0, workers=1):
-        self.config, self.data, self.contexts = config, data, contexts
-        self.rank, self.workers, self.chief = rank, workers, rank == 0
+    def __init__(self, config, data, placement):
+        self.config, self.data, self.placement = config, data, placement
+        contexts, kvstore = placement.contexts, placement.kvstore
+        self.contexts = contexts
+        self.rank, self.workers, self.chief = placement.rank, placement.workers, placement.chief
         self.folder = RunFolder(config.out)
         self.net, self.train_net = build_for_training(
             config.net, len(data.class_names), data.train_split[0].shape[3], config.image_size,
@@ -186,8 +192,7 @@ class TrainingRun:
         self.epoch_log, self.iteration_log = logs
         self.tensorboard = open_tensorboard(self.folder.root, self.facts) if (
             config.tensorboard and self.chief) else None
-        self.smoothed = SmoothedLoss()
-        self.position = {"epoch": 0, "batch": 0, "accuracy": [0.0, 0], "seconds": 0.0}
+        self.progress = Progress()
         self.last = {}
 
     def resume_or_start(self):
@@ -197,12 +202,11 @@ class TrainingRun:
             path, state = require_checkpoint(self.folder.checkpoints)
             check_same_settings(path, state["config"], self.facts)
             checkpoint.restore(path, self.net, self.trainer, self.contexts, self.average)
-            self.smoothed = SmoothedLoss(**state["smoothed_loss"])
-            self.position = state["position"]
-            self.epoch_log.truncate_after("epoch", self.position["epoch"] - 1)
-            self.iteration_log.truncate_after("iteration", self.smoothed.iterations)
-            log.info("resumed from %s: epoch %d, batch %d", path, self.position["epoch"],
-                     self.position["batch"])
+            self.progress = Progress.from_checkpoint(state)
+            self.epoch_log.truncate_after("epoch", self.progress.epoch - 1)
+            self.iteration_log.truncate_after("iteration", self.progress.smoothed.iterations)
+            log.info("resumed from %s: epoch %d, batch %d", path, self.progress.epoch,
+                     self.progress.batch)
         if self.chief:
             with open(self.folder.config, "w") as handle:
                 json.dump(self.facts, handle, indent=1)
@@ -210,21 +214,20 @@ class TrainingRun:
     def save_checkpoint(self, epoch, batch, accuracy, seconds):
         if not self.chief:
             return None
+        progress = Progress(epoch, batch, seconds, (accuracy.sum_metric, accuracy.num_inst),
+                            self.progress.smoothed)
         return checkpoint.save(
             self.folder.checkpoints, epoch, self.net, self.trainer, batch=batch,
-            average=self.average,
-            state={"config": self.facts, "smoothed_loss": self.smoothed.state(),
-                   "position": {"epoch": epoch, "batch": batch, "seconds": seconds,
-                                "accuracy": [accuracy.sum_metric, accuracy.num_inst]}})
+            average=self.average, state=dict(progress.checkpoint_state(), config=self.facts))
 
     def train_one_epoch(self, epoch, stop):
         """Train ``epoch`` from where the run stands (inside it, after a resume); returns
         the accuracy of its batches and the time it started, less the time already spent."""
-        first_batch = self.position["batch"] if epoch == self.position["epoch"] else 0
+        first_batch = self.progress.batch if epoch == self.progress.epoch else 0
         accuracy = mx.metric.Accuracy()
         if first_batch:
-            accuracy.sum_metric, accuracy.num_inst = self.position["accuracy"]
-        start = time.time() - (self.position["seconds"] if first_batch else 0.0)
+            accuracy.sum_metric, accuracy.num_inst = self.progress.accuracy
+        start = time.time() - (self.progress.seconds if first_batch else 0.0)
         terminal = sys.stderr.isatty()
         progress = terminal if self.config.progress is None else self.config.progress
         bar = tqdm(total=self.iterations_per_epoch, initial=first_batch, desc="epoch %d" % epoch,
@@ -235,12 +238,13 @@ class TrainingRun:
         for batch, (data, label) in enumerate(
                 self.data.train_batches.batches(epoch, first_batch), first_batch):
             self.step(epoch, batch, data, label, accuracy)
-            bar.set_postfix(loss="%.4f" % self.smoothed.get(), acc="%.3f" % accuracy.get()[1])
+            loss = self.progress.smoothed.get()
+            bar.set_postfix(loss="%.4f" % loss, acc="%.3f" % accuracy.get()[1])
             bar.update()
             if plain_every and (batch + 1) % plain_every == 0:
                 print("epoch %d: batch %d of %d, smoothed loss %.4f, running accuracy %.3f, "
                       "%.0f s" % (epoch, batch + 1, self.iterations_per_epoch,
-                                  self.smoothed.get(), accuracy.get()[1], time.time() - start),
+                                  loss, accuracy.get()[1], time.time() - start),
                       file=sys.stderr, flush=True)
             if stop.received and batch + 1 < self.iterations_per_epoch:
                 bar.close()
@@ -263,25 +267,32 @@ class TrainingRun:
             clip_grad_norm=self.config.clip_grad_norm)
         if self.average is not None:
             self.average.update()
+        smoothed = self.progress.smoothed
         if not math.isfinite(batch_loss):
             rate = self.trainer.learning_rate
             raise UserError("the loss became %s at iteration %d (epoch %d) with learning rate "
                             "%g; lower it (for example --lr %g). %s"
-                            % (batch_loss, self.smoothed.iterations + 1, epoch, rate, rate / 10,
+                            % (batch_loss, smoothed.iterations + 1, epoch, rate, rate / 10,
                                describe_resume(self.folder.checkpoints)))
-        self.smoothed.update(batch_loss)
+        smoothed.update(batch_loss)
         accuracy.update(labels, outputs)
-        if self.smoothed.iterations % self.config.log_interval == 0:
-            row = dict(iteration=self.smoothed.iterations, epoch=epoch,
-                       smoothed_loss=self.smoothed.get(), lr=self.trainer.learning_rate)
+        if smoothed.iterations % self.config.log_interval == 0:
+            row = dict(iteration=smoothed.iterations, epoch=epoch,
+                       smoothed_loss=smoothed.get(), lr=self.trainer.learning_rate)
             self.iteration_log.append(**row)
             if self.tensorboard:
                 self.tensorboard.iteration(row)
         self.step_in_progress = None
 
+    def stuck_step_watch(self):
+        """In a distributed job, the watch that ends a worker stuck in a step after a stop."""
+        if self.workers > 1:
+            return StuckStepWatch(self.step_progress, self.stuck_step_line)
+        return contextlib.nullcontext()
+
     def step_progress(self):
         """(steps finished, step in progress or None), for StuckStepWatch."""
-        return self.smoothed.iterations, self.step_in_progress
+        return self.progress.smoothed.iterations, self.step_in_progress
 
     def worker_stop_line(self, signal_name, where):
         """What a worker of a distributed job says when a signal stops it ``where``."""
@@ -319,7 +330,7 @@ class TrainingRun:
                 test_acc_tta = (evaluate(self.net, self.data.test_batches, self.contexts,
                                          self.config.tta) if self.config.tta != "none" else "")
             seconds = time.time() - start
-            self.last = dict(epoch=epoch, smoothed_loss=self.smoothed.get(),
+            self.last = dict(epoch=epoch, smoothed_loss=self.progress.smoothed.get(),
                              train_acc=train_acc, running_train_acc=running_acc,
                              test_acc=test_acc, test_acc_tta=test_acc_tta,
                              lr=self.trainer.learning_rate, seconds=seconds,
@@ -332,8 +343,8 @@ class TrainingRun:
             tta = (" (%s TTA %.5f)" % (self.config.tta, test_acc_tta)
                    if self.config.tta != "none" else "")
             log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f%s, "
-                     "Time consume %.5f s.", epoch, self.smoothed.get(), train_acc, test_acc,
-                     tta, seconds)
+                     "Time consume %.5f s.", epoch, self.progress.smoothed.get(), train_acc,
+                     test_acc, tta, seconds)
         if stop.received:
             raise Interrupted("%sstopped by %s after epoch %d. %s" % (
                 "rank %d " % self.rank if self.rank else "", stop.received, epoch,
