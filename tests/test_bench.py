@@ -6,6 +6,8 @@ import pytest
 
 from conftest import CPU_RUNS_BFLOAT16, needs_bfloat16, run_script
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 TINY = ["--net", "lenet5", "--image-size", "32", "--batch-size", "8", "--steps", "2",
         "--repeats", "2", "--json"]
 

@@ -11,6 +11,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "benchmarks"))
 from profile_step import summarize_onednn_log  # noqa: E402
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 LOG = """dnnl_verbose,info,oneDNN v2.4.4
 dnnl_verbose,exec,cpu,convolution,jit:avx512_common,forward_training,src_f32::blocked:aBcd16b:f0 wei_f32::blocked:ABcd16b16a:f0,,alg:convolution_direct,mb64_ic3oc64,100.0
 TIMED STEPS

@@ -7,6 +7,8 @@ import pytest
 from conftest import run_script
 from helpers import quick_config
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):

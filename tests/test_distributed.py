@@ -11,6 +11,8 @@ import pytest
 from conftest import (assert_job_succeeded, check_ps_lite_abort, distributed_job, run_script,
                       script_command)
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 
 def train_command(out, kvstore, epochs=3, lr=0.003):
     return script_command("train.py", "--net", "lenet5", "--dataset", "synthetic",

@@ -15,6 +15,8 @@ from gluon_cnn.data import cifar, load_image_folder
 from gluon_cnn.training import TrainConfig, train
 from conftest import run_script
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 CASES = 120
 
 

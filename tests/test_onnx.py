@@ -12,6 +12,8 @@ from gluon_cnn.training import train
 from conftest import run_script
 from helpers import quick_config
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 pytest.importorskip("onnxruntime", reason="the ONNX extra is not installed: pip install -e '.[onnx]'")
 
 

@@ -16,6 +16,8 @@ from gluon_cnn.training import TrainConfig, checkpoint, optimizer_state, train
 from conftest import ROOT, script_command
 from helpers import train_crashing_after
 
+pytestmark = pytest.mark.slow  # see pytest.ini
+
 RUN_ARGS = ["--net", "lenet5", "--dataset", "synthetic", "--synthetic-samples", "512",
             "--image-size", "32", "--batch-size", "16", "--num-epochs", "3", "--momentum",
             "0.9", "--lr", "0.02", "--log-interval", "1", "--no-progress"]
@@ -119,6 +121,7 @@ STUCK_WORKER = """
 import itertools, sys, time
 import gluon_cnn
 from gluon_cnn.training.signals import StopSignals, StuckStepWatch
+
 case = sys.argv[2]
 finished = itertools.count()
 progress = {"stuck": lambda: (5, (0, 5)), "moving": lambda: (next(finished), (0, 5)),

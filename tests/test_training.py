@@ -38,7 +38,8 @@ def test_run_learns_writes_metrics_checkpoints_export_and_curves(tmp_path):
     run = tmp_path / "run"
     epochs = read_rows(run / "metrics.csv")
     assert list(epochs[0]) == ["epoch", "smoothed_loss", "train_acc", "running_train_acc",
-                               "test_acc", "lr", "seconds", "samples_per_sec"]
+                               "test_acc", "lr", "seconds", "samples_per_sec", "test_acc_tta"]
+    assert all(row["test_acc_tta"] == "" for row in epochs)  # no --tta: left empty
     assert [row["epoch"] for row in epochs] == ["0", "1", "2", "3"]
     losses = [float(row["smoothed_loss"]) for row in epochs]
     assert losses[-1] < losses[0] * 0.8
@@ -136,7 +137,7 @@ def test_train_script_prints_the_seed_format_and_refuses_bad_input(tmp_path):
     (["--gpus", "x"], "--gpus takes comma-separated GPU ids"),
     (["--ctx", "tpu:0"], "--ctx takes devices such as cpu:0,cpu:1"),
     (["--lr-decay-epoch", "a,b"], "--lr-decay-epoch takes comma-separated epochs"),
-    (["--out", "/dev/null/run"], "cannot write to the output directory /dev/null/run"),
+    (["--out", "/dev/null/run"], "cannot write to --out /dev/null/run"),
     (["--resume"], "--resume found no intact checkpoint"),
     (["--lr", "1e9", "--num-epochs", "2"], "the loss became"),
     (["--lr-decay", "-1"], "--lr-decay is the factor the rate is multiplied by"),
