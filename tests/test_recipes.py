@@ -9,7 +9,6 @@ from gluon_cnn import UserError
 from gluon_cnn.cli import train as train_cli
 from gluon_cnn.recipes import list_recipes, load_recipe, measured_result
 from gluon_cnn.training import TrainConfig
-from conftest import run_script
 
 FIELDS = {field.name for field in dataclasses.fields(TrainConfig)}
 
@@ -62,9 +61,9 @@ def test_a_recipe_sets_defaults_and_flags_override_it(monkeypatch):
     assert plain.recipe is None
 
 
-def test_config_json_records_the_recipe_and_every_value(tmp_path):
+def test_config_json_records_the_recipe_and_every_value(tmp_path, run_tool):
     out = tmp_path / "run"
-    result = run_script("train.py", "--recipe", "resnet-paper-cifar", "--dataset", "synthetic",
+    result = run_tool("train.py", "--recipe", "resnet-paper-cifar", "--dataset", "synthetic",
                         "--synthetic-samples", "32", "--batch-size", "16", "--num-epochs", "1",
                         "--lr-decay-epoch", "", "--out", out, "--no-progress")
     assert result.returncode == 0, result.stderr
@@ -76,8 +75,8 @@ def test_config_json_records_the_recipe_and_every_value(tmp_path):
     assert recorded["machine"]["cpu"]
 
 
-def test_listing_shows_every_recipe_with_its_result(tmp_path, monkeypatch):
-    result = run_script("train.py", "--list-recipes")
+def test_listing_shows_every_recipe_with_its_result(tmp_path, monkeypatch, run_tool):
+    result = run_tool("train.py", "--list-recipes")
     assert result.returncode == 0
     for name in list_recipes():
         assert "\n%s\n" % name in "\n" + result.stdout
@@ -96,8 +95,8 @@ def test_listing_shows_every_recipe_with_its_result(tmp_path, monkeypatch):
                     "2 epochs, 1.5 h, Some CPU, 2 cores usable (in progress: 2 of 4 epochs)")
 
 
-def test_unknown_recipe_is_one_line():
-    result = run_script("train.py", "--recipe", "fast")
+def test_unknown_recipe_is_one_line(run_tool):
+    result = run_tool("train.py", "--recipe", "fast")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: unknown recipe 'fast'; choose one of: %s (train.py --list-recipes describes "
