@@ -16,7 +16,7 @@ from gluon_cnn.data import BatchIterator, load_dataset, to_network_input
 from gluon_cnn.errors import UserError
 from gluon_cnn.training import SmoothedLoss, checkpoint, train
 from gluon_cnn.training.devices import amp_dtype
-from conftest import ROOT as ROOT_DIR, needs_bfloat16, run_script
+from conftest import needs_bfloat16, run_script
 from helpers import (quick_config, train_crashing_after, write_cifar_binary, write_cifar_python,
                      write_image_folder)
 
