@@ -156,8 +156,6 @@ class TrainingRun:
     def __init__(self, config, data, placement):
         self.config, self.data, self.placement = config, data, placement
         contexts, kvstore = placement.contexts, placement.kvstore
-        self.contexts = contexts
-        self.rank, self.workers, self.chief = placement.rank, placement.workers, placement.chief
         self.folder = RunFolder(config.out)
         self.net, self.train_net = build_for_training(
             config.net, len(data.class_names), data.train_split[0].shape[3], config.image_size,
@@ -194,6 +192,12 @@ class TrainingRun:
             config.tensorboard and self.chief) else None
         self.progress = Progress()
         self.last = {}
+
+    # where the run computes, read from its Placement
+    contexts = property(lambda self: self.placement.contexts)
+    rank = property(lambda self: self.placement.rank)
+    workers = property(lambda self: self.placement.workers)
+    chief = property(lambda self: self.placement.chief)
 
     def resume_or_start(self):
         """With --resume, continue from the newest intact checkpoint taken with the same
