@@ -229,6 +229,7 @@ def test_a_run_that_died_before_its_first_checkpoint_can_simply_be_run_again(tmp
     (out / "config.json").write_text("{}")
     (out / "metrics.csv").write_text("epoch,smoothed_loss\n")
     (out / "iterations.csv").write_text("iteration,epoch,smoothed_loss,lr\n1,0,2.3,0.1\n")
+    (out / "checkpoints" / ".epoch-0000.tmp99").mkdir(parents=True)  # a write cut short
     with caplog.at_level(logging.INFO):
         train(config(out, num_epochs=1))
     assert "ended before its first checkpoint" in caplog.text

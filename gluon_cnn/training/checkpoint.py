@@ -144,9 +144,9 @@ def restore(path, net, trainer, ctx, average=None):
             log.info("%s holds no weight average; --ema starts one from its weights", path)
 
 
-def load_weights(path, net, ctx, averaged=True):
-    """The weights evaluation uses: the checkpoint's average when it has one and
-    ``averaged``, else its trained weights."""
+def load_weights(path, net, ctx):
+    """The weights evaluation uses: the checkpoint's average when it has one, else its
+    trained weights."""
     net.load_parameters(os.path.join(path, PARAMS), ctx=ctx)
-    if averaged and os.path.isfile(os.path.join(path, AVERAGE)):
+    if os.path.isfile(os.path.join(path, AVERAGE)):
         load_average_into(net, os.path.join(path, AVERAGE))

@@ -2,6 +2,7 @@
 an intact checkpoint taken with the same settings; and what to tell the user after a stop."""
 import logging
 import os
+import shutil
 
 from ..errors import UserError
 from ..paths import RunFolder, make_output_folder
@@ -21,8 +22,12 @@ def prepare_output(config):
         # a run that stopped before its first checkpoint left nothing to protect
         log.info("%s holds a run that ended before its first checkpoint (%s); starting it "
                  "again.", config.out, ", ".join(existing))
-        for name in existing:
-            os.remove(os.path.join(config.out, name))
+        for name in existing:  # checkpoints/ here holds only unfinished temporaries
+            path = os.path.join(config.out, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
         existing = []
     if existing and not config.resume:
         raise UserError("%s already holds a training run (%s); pass --resume to continue it "
