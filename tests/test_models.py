@@ -21,6 +21,8 @@ REFERENCE_PARAMS = {
     "googlenet_paper": 6998552,
     "resnet18": 11689512, "resnet34": 21797672, "resnet50": 25557032,
     "resnet101": 44549160, "resnet152": 60192808,
+    "alexnet_owt": 61100840, "resnet50_v1_5": 25557032, "resnet101_v1_5": 44549160,
+    "resnet152_v1_5": 60192808,
 }
 CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet": (1, 10), "cifar_resnet20": (1, 10),
                     "cifar_resnet32": (1, 10), "cifar_resnet44": (1, 10),

@@ -149,18 +149,23 @@ class Bottleneck(HybridBlock):
     """1x1 reduce, 3x3, 1x1 expand (x4) with a shortcut (ResNet-50/101/152).
 
     As in the paper (and the Keras CNN chapter's Keras blocks) the stride sits on the first 1x1
-    convolution. ``shortcut="projection"`` is the paper's projection shortcut (option B), used
-    where the shape changes; otherwise the shortcut is the identity.
+    convolution; ``stride_on_3x3`` moves it to the 3x3 convolution, as torchvision and timm
+    do ("ResNet v1.5"): the same parameters, a different function. ``shortcut="projection"``
+    is the paper's projection shortcut (option B), used where the shape changes; otherwise the
+    shortcut is the identity.
     """
 
     expansion = 4
 
-    def __init__(self, channels, strides=1, shortcut="identity", in_channels=0, **kwargs):
+    def __init__(self, channels, strides=1, shortcut="identity", in_channels=0,
+                 stride_on_3x3=False, **kwargs):
         super().__init__(**kwargs)
+        reduce_strides, middle_strides = (1, strides) if stride_on_3x3 else (strides, 1)
         with self.name_scope():
             self.body = nn.HybridSequential(prefix="")
-            self.body.add(conv_block(channels, 1, strides, batch_norm=True, in_channels=in_channels),
-                          conv_block(channels, 3, 1, 1, batch_norm=True),
+            self.body.add(conv_block(channels, 1, reduce_strides, batch_norm=True,
+                                     in_channels=in_channels),
+                          conv_block(channels, 3, middle_strides, 1, batch_norm=True),
                           conv_block(channels * 4, 1, batch_norm=True, relu=False))
             self.shortcut = _shortcut(shortcut, channels * 4, strides, in_channels)
 
