@@ -6,10 +6,20 @@ an epoch, the preprocessing record, and the ONNX and INT8 copies made from it. T
 these names from the two records below instead of spelling them out.
 """
 import dataclasses
+import hashlib
 import os
 import re
 
 from .errors import UserError
+
+
+def file_digest(path, algorithm="sha256"):
+    """The hex digest of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def make_output_folder(path, flag="--out"):

@@ -18,6 +18,7 @@ import urllib.request
 from tqdm import tqdm
 
 from ..errors import UserError
+from ..paths import file_digest
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,6 @@ TIMEOUT_SECONDS = 60
 
 class SourceFailed(Exception):
     """One source could not deliver the file; the message says why."""
-
-
-def file_digest(path, algorithm):
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Progress:

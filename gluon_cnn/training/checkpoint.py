@@ -9,7 +9,6 @@ batches. Parameters and optimizer states are MXNet ``.params``
 files (arrays only) and counters are JSON: nothing is ever unpickled.
 """
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ import re
 import shutil
 
 from ..errors import UserError
+from ..paths import file_digest
 from . import optimizer_state
 from .averaging import load_average_into
 
@@ -39,14 +39,6 @@ def last_epoch(state):
     """The number of the last epoch whose training a checkpoint's state includes (the one
     it ends, or the one it interrupts)."""
     return state["epoch"] if state["batch"] else state["epoch"] - 1
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync(path):
@@ -73,7 +65,7 @@ def save(folder, epoch, net, trainer, state, batch=0, keep=3, average=None):
             average.save(os.path.join(temporary, AVERAGE))
             names += (AVERAGE,)
         state = dict(state, epoch=epoch, batch=batch,
-                     sha256={name: _sha256(os.path.join(temporary, name)) for name in names})
+                     sha256={name: file_digest(os.path.join(temporary, name)) for name in names})
         with open(os.path.join(temporary, STATE), "w") as handle:
             json.dump(state, handle, indent=1)
         for name in names + (STATE,):
@@ -114,7 +106,7 @@ def verify(path):
             state = json.load(handle)
         sums = state["sha256"]
         for name in set(DATA_FILES) | set(sums):
-            if _sha256(os.path.join(path, name)) != sums[name]:
+            if file_digest(os.path.join(path, name)) != sums[name]:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
