@@ -12,6 +12,11 @@ Why the pins (the one place they are explained; README "Installation" repeats it
   numpy and break ``import mxnet``. The upper bounds keep the last releases that accept
   numpy 1.23 (tested together: numpy 1.23.5, opencv-python 4.8.1.78, pandas 2.0.3,
   scipy 1.10.1, matplotlib 3.7.5).
+- torch 2.13.0 (``.[test]``, ``.[torch]``, ``.[bench]``): the CPU build these machines carry;
+  torchvision 0.28.0 is the release made for it, and timm 1.0.31 the newest. Installing torch
+  upgrades setuptools past the one that still had ``pkg_resources``; nothing here uses it.
+  gluoncv 0.10.5 refuses to import beside torch >= 2, which ``gluon_cnn/_gluoncv_lr.py``
+  works around.
 - ONNX (optional ``.[onnx]``): onnx 1.17.0 and onnxruntime 1.32.0 both declare no upper
   bound on numpy and run with numpy 1.23.5 (``tests/test_onnx.py`` checks every zoo network
   through them); older onnxruntime releases for Python 3.11 (1.15, 1.16) demand
@@ -53,6 +58,8 @@ setup(
         "matplotlib>=3.3,<3.8",
         "Pillow>=8",
         "tqdm>=4.40",
+        # scripts/import_weights.py reads .safetensors without torch
+        "safetensors>=0.4,<1",
     ],
     extras_require={
         "cpu": ["mxnet==" + MXNET_VERSION],
@@ -61,7 +68,13 @@ setup(
         "gpu": ["mxnet-cu112==" + MXNET_VERSION] + CUDA_WHEELS,
         # rerunfailures: distributed-job tests rerun on MXNet's parameter-server abort only;
         # tensorboardX: the --tensorboard test reads the event files it writes
-        "test": ["pytest>=7", "pytest-rerunfailures>=14", "tensorboardX==2.6.2.2"],
+        # torch, torchvision, timm: the import tests build their networks as references
+        # (torchvision's compiled operators do not load beside this CPU torch; its model code
+        # does: tests/torch_models.py)
+        "test": ["pytest>=7", "pytest-rerunfailures>=14", "tensorboardX==2.6.2.2",
+                 "torch==2.13.0", "torchvision==0.28.0", "timm==1.0.31"],
+        # scripts/import_weights.py on .pth files
+        "torch": ["torch==2.13.0"],
         # train.py --tensorboard (2.6.2.2 runs with numpy 1.23)
         "tensorboard": ["tensorboardX==2.6.2.2"],
         "onnx": ["onnx==1.17.0", "onnxruntime==1.32.0"],

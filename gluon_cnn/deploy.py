@@ -43,8 +43,10 @@ def _batch_refused(batch, err):
         "x".join(map(str, batch.shape)), _first_line(err)))
 
 
-def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None, resize="imresize"):
-    """Hybridize ``net``, trace it on a zero batch of ``input_shape`` and export it.
+def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None, resize="imresize",
+           preprocessing=None):
+    """Hybridize ``net``, trace it on a zero batch of ``input_shape`` and export it;
+    ``preprocessing`` adds to the preprocessing record (imported weights' centre crop).
 
     Training-only parts (GoogLeNet's auxiliary heads) are not in ``net(x)``'s graph, so
     they are not in the export. Returns (symbol file, params file).
@@ -57,7 +59,8 @@ def export(net, prefix, input_shape, epoch=0, ctx=None, class_names=None, resize
     with open(files.preprocess, "w") as handle:
         json.dump({"image_size": input_shape[2], "channels": input_shape[1],
                    "layout": "NCHW", "pixel_scale": 1 / 255.0, "resize": resize,
-                   "classes": list(class_names) if class_names else None}, handle, indent=1)
+                   "classes": list(class_names) if class_names else None,
+                   "net": getattr(net, "model_name", None), **(preprocessing or {})}, handle, indent=1)
     return files.symbol, files.params(epoch)
 
 
@@ -90,6 +93,27 @@ def params_file(prefix, epoch=None):
         raise UserError("no %s-NNNN.params file next to %s." % (
             os.path.basename(prefix), files.symbol))
     return found[-1]
+
+
+def read_export_parameters(prefix, epoch=None):
+    """An export's parameters by their names below the network's own prefix:
+    "arg:googlenet0_stem1_conv0_weight" -> "stem1_conv0_weight"."""
+    path = params_file(prefix, epoch)
+    if not os.path.isfile(path):
+        raise UserError("no parameters file %s for the export %s." % (path, prefix))
+    try:
+        saved = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise UserError("%s is not an MXNet parameter file." % path) from None
+    return {key.split(":", 1)[-1].split("_", 1)[-1]: value for key, value in saved.items()}
+
+
+def normalization_of(parameters):
+    """The ``normalize`` mode of the network whose parameters (read_export_parameters) these
+    are: "channel" (mean and std, imported ImageNet weights), "pixel" or "none"."""
+    if "input_std" in parameters:
+        return "channel"
+    return "pixel" if "input_mean" in parameters else "none"
 
 
 def load_exported(prefix, epoch=None, ctx=None):

@@ -15,13 +15,7 @@ from .plot import new_figure, save_figure
 def load_export_parameters(net, prefix, epoch=None):
     """Copy an export's parameters (``PREFIX-NNNN.params``) into ``net``, matched by their
     names below the network's own prefix; one sentence when they do not fit."""
-    path = deploy.params_file(prefix, epoch)
-    try:
-        saved = mx.nd.load(path)
-    except mx.base.MXNetError:
-        raise UserError("%s is not an MXNet parameter file." % path) from None
-    # "arg:googlenet0_stem1_conv0_weight" -> "stem1_conv0_weight"
-    by_name = {key.split(":", 1)[-1].split("_", 1)[-1]: value for key, value in saved.items()}
+    by_name = deploy.read_export_parameters(prefix, epoch)
     used = set()
     for name, param in net.collect_params().items():
         local = name[len(net.prefix):]

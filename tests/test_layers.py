@@ -11,7 +11,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "gluon_cnn"
 # over all of them and is not a layer.
 LAYERS = ["errors", "_cuda", "_gpu_arch", "_env", "_gluoncv_lr", "paths", "csvlog",  # foundation
           "debug", "data", "models",                                  # networks and images
-          "runs", "deploy", "plot", "recipes",                        # a run's files
+          "runs", "deploy", "torch_weights", "plot", "recipes",       # a run's files
           "training",                                                 # the loop
           "bench", "distributed", "analysis", "visualize",            # tools on top
           "cli"]                                                      # the commands

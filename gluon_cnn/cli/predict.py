@@ -42,7 +42,7 @@ def main(argv=None):
     names = recipe.get("classes")
     for path in args.images:
         batch = preprocess(read_image(path, channels, args.convert), size,
-                           deploy.training_resize(recipe))
+                           deploy.training_resize(recipe), recipe.get("center_crop"))
         logits = predict(batch)[0]
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()

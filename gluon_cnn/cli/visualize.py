@@ -46,8 +46,11 @@ def main(argv=None):
     recipe = (deploy.read_preprocessing(args.model) or {}) if args.model else {}
     names = recipe.get("classes")
     classes = args.classes or (len(names) if names else None)
+    normalize = (deploy.normalization_of(deploy.read_export_parameters(args.model))
+                 if args.model else "none")
     net = get_model(args.net, **({"classes": classes} if classes else {}),
-                    in_channels=recipe.get("channels", 1 if args.net == "lenet5" else 3))
+                    in_channels=recipe.get("channels", 1 if args.net == "lenet5" else 3),
+                    normalize=normalize, image_size=recipe.get("image_size"))
     size = args.image_size or recipe.get("image_size") or net.canonical_size
     out = args.out or "visualize-%s-%s" % (args.net, os.path.splitext(
         os.path.basename(args.image))[0])
@@ -56,7 +59,8 @@ def main(argv=None):
                         "another --out." % out)
     make_output_folder(out)
     batch = mx.nd.array(preprocess(read_image(args.image, net.in_channels, convert=True), size,
-                                   deploy.training_resize(recipe)))
+                                   deploy.training_resize(recipe),
+                                   recipe.get("center_crop")))
     net.check_input_shape(batch.shape)
     mx.random.seed(args.seed)
     net.initialize(mx.init.Xavier())

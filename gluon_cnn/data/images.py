@@ -34,10 +34,26 @@ def read_image(path, channels, convert):
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def preprocess(image, size, resize="imresize"):
+def center_cropped(image, size, fraction):
+    """torchvision's evaluation transform: the shorter side scaled to ``size / fraction``
+    (256 for 224 at 0.875), then the centre ``size`` x ``size``."""
+    height, width = image.shape[:2]
+    scale = round(size / fraction) / min(height, width)
+    shape = (max(size, round(width * scale)), max(size, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    image = cv2.resize(image, shape, interpolation=interpolation).reshape(
+        shape[1], shape[0], -1)
+    top, left = (shape[1] - size) // 2, (shape[0] - size) // 2
+    return image[top:top + size, left:left + size]
+
+
+def preprocess(image, size, resize="imresize", center_crop=None):
     """As in training: images larger than the input are area-resized, then the batch
     transform resizes bilinearly to ``size`` the way the model was trained (``resize``) and
-    scales to [0, 1]."""
+    scales to [0, 1]. With ``center_crop`` (imported ImageNet weights) the image is first
+    scaled and centre-cropped to ``size`` as torchvision evaluates them."""
+    if center_crop:
+        image = center_cropped(image, size, center_crop)
     if image.shape[0] > size or image.shape[1] > size:
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
         image = image[:, :, None] if image.ndim == 2 else image
