@@ -87,6 +87,20 @@ def build_parser():
              "in the network (so exports carry it): pixel subtracts the mean image (the ResNet paper), "
              "channel the per-channel mean and divides by the standard deviation"
              % ", ".join(NORMALIZATIONS))
+    add("--classes", dest="only_classes", default=defaults.only_classes,
+        help="comma-separated class names: train and test on these classes only, labelled "
+             "in the order given")
+    add("--train-per-class", type=int, default=defaults.train_per_class,
+        help="train on the first N images of each class (0: all)")
+    add("--pretrained", default=None, metavar="SOURCE",
+        help="start from the weights of SOURCE: a run folder, or an export (one of ours, or "
+             "torchvision/timm weights from scripts/import_weights.py); a head for another "
+             "class count starts fresh")
+    add("--freeze-features", action="store_true",
+        help="with --pretrained: train only the head; the features keep their weights and "
+             "batch norm statistics")
+    add("--pretrained-lr-mult", type=float, default=defaults.pretrained_lr_mult,
+        help="with --pretrained: learning-rate multiplier of the loaded weights")
     add("--label-smoothing", type=float, default=defaults.label_smoothing,
         help="share of each target spread over all classes (0: off)")
     add("--mixup", type=float, default=defaults.mixup,

@@ -7,6 +7,7 @@ from .batches import (RESIZE_MODES, BatchIterator, normalization_statistics, ran
 from .cifar import CLASSES as CIFAR10_CLASSES
 from .cifar import load_cifar10
 from .imagefolder import load_image_folder
+from .subsets import class_subset, first_per_class
 from .synthetic import make_synthetic
 
 DATASETS = ("cifar10", "imagefolder", "synthetic")
@@ -33,5 +34,5 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=1024,
 
 
 __all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits",
-           "load_cifar10", "load_dataset", "load_image_folder", "make_synthetic",
+           "class_subset", "first_per_class", "load_cifar10", "load_dataset", "load_image_folder", "make_synthetic",
            "normalization_statistics", "random_crop_flip", "to_network_input"]

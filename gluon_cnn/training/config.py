@@ -71,6 +71,11 @@ class TrainConfig:
     clip_grad_norm: float = 0.0  # the gradients' global L2 norm is clipped to this; 0: off
     tensorboard: bool = False
     recipe: str = None  # the named recipe the settings came from (recipes/)
+    only_classes: str = ""  # comma-separated class names: train and test on these only
+    train_per_class: int = 0  # the first N training images of each class; 0: all
+    pretrained: str = None  # a run folder or export whose weights the run starts from
+    freeze_features: bool = False  # only the head trains
+    pretrained_lr_mult: float = 1.0  # learning-rate multiplier of the loaded weights
     eval_train: bool = True  # the Gluon tutorial's Train acc: a full pass over the training set
     log_interval: int = 50
     synthetic_samples: int = 1024
@@ -105,7 +110,9 @@ class TrainConfig:
                         "--warmup-lr": self.warmup_lr, "--crop-padding": self.crop_padding,
                         "--mixup": self.mixup, "--cutmix": self.cutmix,
                         "--mix-off-epochs": self.mix_off_epochs,
-                        "--clip-grad-norm": self.clip_grad_norm}
+                        "--clip-grad-norm": self.clip_grad_norm,
+                        "--train-per-class": self.train_per_class,
+                        "--pretrained-lr-mult": self.pretrained_lr_mult}
         for flag, value in non_negative.items():
             if value < 0:
                 raise UserError("%s cannot be negative; got %s." % (flag, value))
@@ -141,8 +148,18 @@ class TrainConfig:
             raise UserError("--amp cannot be combined with --kvstore %s: AMP skips the updates "
                             "whose gradients overflow, which needs the workers to update, while "
                             "distributed jobs update on the servers." % self.kvstore)
+        if not self.pretrained and (self.freeze_features or self.pretrained_lr_mult != 1):
+            raise UserError("--freeze-features and --pretrained-lr-mult act on the weights of "
+                            "--pretrained; pass --pretrained SOURCE.")
+        if self.pretrained and not os.path.exists(self.pretrained) and not os.path.isfile(
+                self.pretrained + "-symbol.json"):
+            raise UserError("--pretrained %s: no such run folder or export." % self.pretrained)
         self.decay_epochs()
         return self
+
+    def class_names(self):
+        """The classes of --classes, in order (empty: all)."""
+        return [name.strip() for name in self.only_classes.split(",") if name.strip()]
 
     def decay_epochs(self):
         """The epochs at which step mode decays, checked: ascending, after the warm-up."""

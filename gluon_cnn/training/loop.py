@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from .._env import describe_cpu
 from ..csvlog import CsvLog, NullLog
-from ..data import BatchIterator, load_dataset, normalization_statistics
+from ..data import (BatchIterator, class_subset, first_per_class, load_dataset,
+                    normalization_statistics)
 from ..errors import UserError
 from ..paths import RunFolder
 from . import checkpoint, run_log
@@ -35,6 +36,7 @@ from .config import INITIALIZERS
 from .devices import contexts_from_flag
 from .finish import finish_run
 from .metrics import EPOCH_COLUMNS, ITERATION_COLUMNS
+from .pretrained import freeze_features, load_into, read_pretrained, settings_for
 from .records import Placement, Progress
 from .regularization import TargetSettings, training_targets
 from .resume import check_same_settings, describe_resume, prepare_output, require_checkpoint
@@ -72,7 +74,11 @@ def _run_phases(config, placement):
     seed_everything(config.seed)
     if placement.precision:
         log.info("mixed precision (AMP): %s compute, float32 weights", placement.precision)
-    run = TrainingRun(config, load_data(config, placement.rank, placement.workers), placement)
+    weights = read_pretrained(config.pretrained) if config.pretrained else None
+    if weights:  # the weights' normalization, before the data's statistics are computed
+        config = settings_for(config, weights)
+    run = TrainingRun(config, load_data(config, placement.rank, placement.workers), placement,
+                      weights)
     run.resume_or_start()
     with StopSignals() as stop, run.stuck_step_watch():
         for epoch in range(run.progress.epoch, config.num_epochs):
@@ -112,6 +118,11 @@ def load_data(config, rank=0, workers=1):
     splits = load_dataset(config.dataset, config.data_dir, config.image_size,
                           synthetic_samples=config.synthetic_samples,
                           num_workers=config.num_workers, seed=config.seed)
+    if config.class_names():
+        splits = class_subset(splits, config.class_names())
+    if config.train_per_class:
+        splits = splits._replace(train=first_per_class(splits.train, config.train_per_class,
+                                                       splits.classes))
     train_split = select(splits.train, config.max_train_samples)
     for flag, limit, split, name in (("--max-train-samples", config.max_train_samples,
                                       splits.train, "training"),
@@ -153,7 +164,7 @@ def optimizer_params(config, iterations_per_epoch):
 class TrainingRun:
     """One run between its phases: network, optimizer, logs and where it stands."""
 
-    def __init__(self, config, data, placement):
+    def __init__(self, config, data, placement, pretrained=None):
         self.config, self.data, self.placement = config, data, placement
         contexts, kvstore = placement.contexts, placement.kvstore
         self.folder = RunFolder(config.out)
@@ -162,6 +173,10 @@ class TrainingRun:
             INITIALIZERS[config.init](), contexts, config.hybridize, config.normalize)
         if self.net.input_normalization is not None:  # a resume restores the same values
             self.net.input_normalization.set_statistics(*map(_nd_or_none, data.statistics))
+        if pretrained:  # a resume then loads the checkpoint over them
+            load_into(self.net, pretrained, config.pretrained_lr_mult)
+            if config.freeze_features:
+                freeze_features(self.net)
         if config.no_bias_decay:
             exclude_from_weight_decay(self.net)
         self.iterations_per_epoch = len(data.train_batches)
@@ -183,7 +198,8 @@ class TrainingRun:
         self.facts = dict(config.to_dict(), classes=len(data.class_names),
                           class_names=data.class_names, in_channels=self.net.in_channels,
                           iterations_per_epoch=self.iterations_per_epoch,
-                          machine={"cpu": describe_cpu()})
+                          machine={"cpu": describe_cpu()},
+                          pretrained_weights=pretrained.record() if pretrained else None)
         logs = ((CsvLog(self.folder.metrics, EPOCH_COLUMNS),
                  CsvLog(self.folder.iterations, ITERATION_COLUMNS)) if self.chief
                 else (NullLog(), NullLog()))
