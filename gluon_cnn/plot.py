@@ -3,6 +3,7 @@ import json
 import os
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .errors import UserError  # noqa: E402
 from .csvlog import read_csv  # noqa: E402
@@ -77,7 +78,11 @@ def _read_metrics(run):
 
 
 def plot_runs(run_dirs, output, with_reference=False):
-    """Draw one figure for one or several run folders (each with metrics.csv) into ``output``."""
+    """Draw one figure for one or several run folders (each with metrics.csv) into ``output``.
+
+    The accuracy panel numbers epochs from 0, as the epoch lines and metrics.csv do. The loss
+    panel is continuous in epochs trained: epoch n's steps span n to n + 1, so its end-of-epoch
+    smoothed loss sits at n + 1."""
     figure, (loss_axis, acc_axis) = new_figure(1, 2, figsize=(12, 4.5))
     for index, run in enumerate(run_dirs):
         colour = "C%d" % (index % 10)  # one colour per run, in both panels
@@ -94,7 +99,7 @@ def plot_runs(run_dirs, output, with_reference=False):
                            _floats(epochs, "smoothed_loss"), marker="o", label=label,
                            color=colour)
         if epochs:
-            x = [float(r["epoch"]) + 1 for r in epochs]
+            x = [float(r["epoch"]) for r in epochs]
             acc_axis.plot(x, _floats(epochs, "train_acc"), marker="o", label=label + " train",
                           color=colour)
             acc_axis.plot(x, _floats(epochs, "test_acc"), marker="s", linestyle="--",
@@ -104,14 +109,17 @@ def plot_runs(run_dirs, output, with_reference=False):
                         % ", ".join(run_dirs))
     if with_reference:
         reference = read_reference()
-        x = [epoch + 1 for epoch in reference["epoch"]]
-        loss_axis.plot(x, reference["smoothed_loss"], "k:", marker="x", label=REFERENCE_LABEL)
-        acc_axis.plot(x, reference["train_acc"], "k:", marker="x",
+        loss_axis.plot([epoch + 1 for epoch in reference["epoch"]], reference["smoothed_loss"],
+                       "k:", marker="x", label=REFERENCE_LABEL)
+        acc_axis.plot(reference["epoch"], reference["train_acc"], "k:", marker="x",
                       label=REFERENCE_LABEL + " train")
-        acc_axis.plot(x, reference["test_acc"], "k-.", marker="+",
+        acc_axis.plot(reference["epoch"], reference["test_acc"], "k-.", marker="+",
                       label=REFERENCE_LABEL + " test")
-    loss_axis.set(xlabel="epoch", ylabel="smoothed training loss", title="Loss")
-    acc_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1))
+    loss_axis.set(xlabel="epochs trained (epoch n ends at n + 1)",
+                  ylabel="smoothed training loss", title="Loss")
+    acc_axis.set(xlabel="epoch (from 0, as the epoch lines)", ylabel="accuracy",
+                 title="Accuracy after each epoch", ylim=(0, 1))
+    acc_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     for axis in (loss_axis, acc_axis):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
