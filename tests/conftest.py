@@ -38,6 +38,22 @@ SAME_PATH_AS_ANOTHER = ("cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "c
 ROUNDTRIP_ZOO = [name for name in gluon_cnn.list_models() if name not in SAME_PATH_AS_ANOTHER]
 
 
+FinishedRun = collections.namedtuple("FinishedRun", "run image")
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """One tiny finished LeNet-5 run (checkpoint, export, curves) on an image folder, and one
+    of its test images: the run the tool tests read. A test that changes a file of it puts
+    the file back."""
+    from gluon_cnn.training import train
+    from helpers import quick_config, write_image_folder
+    root = tmp_path_factory.mktemp("finished")
+    data = write_image_folder(str(root / "data"), per_class=(6, 2))
+    train(quick_config(root, dataset="imagefolder", data_dir=data, num_epochs=1, batch_size=6))
+    return FinishedRun(root / "run", os.path.join(data, "test", "dog", "0000.png"))
+
+
 def script_command(name, *args):
     """The command line that runs scripts/<name> with ``args`` in a fresh interpreter."""
     return [sys.executable, os.path.join(ROOT, "scripts", name)] + [str(arg) for arg in args]

@@ -4,22 +4,8 @@ import os
 
 import pytest
 
-from helpers import quick_config
 
 pytestmark = pytest.mark.slow  # see pytest.ini
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A finished 1-epoch LeNet-5 run and an image to predict."""
-    import cv2
-    import numpy as np
-    from gluon_cnn.training import train
-    root = tmp_path_factory.mktemp("finished")
-    train(quick_config(root, num_epochs=1, synthetic_samples=32))
-    image = str(root / "image.png")
-    cv2.imwrite(image, np.zeros((32, 32, 3), np.uint8))
-    return root
 
 
 def one_line_refusal(result, says):
@@ -49,18 +35,18 @@ def test_launch_with_a_command_that_does_not_exist(run_tool):
                      "no-such-program-x: no such command here")
 
 
-def test_a_damaged_params_file_in_predict(finished, tmp_path, run_tool):
+def test_a_damaged_params_file_in_predict(finished_run, tmp_path, run_tool):
     prefix = tmp_path / "broken"
     for suffix in ("-symbol.json", "-preprocess.json"):
         (tmp_path / ("broken" + suffix)).write_bytes(
-            (finished / "run" / ("lenet5" + suffix)).read_bytes())
+            (finished_run.run / ("lenet5" + suffix)).read_bytes())
     (tmp_path / "broken-0000.params").write_bytes(b"junk")
-    one_line_refusal(run_tool("predict.py", "--model", prefix, finished / "image.png"),
+    one_line_refusal(run_tool("predict.py", "--model", prefix, finished_run.image),
                      "broken-0000.params is not an MXNet parameter file")
 
 
-def test_resume_with_no_more_epochs_to_train_writes_nothing(finished, run_tool):
-    run = finished / "run"
+def test_resume_with_no_more_epochs_to_train_writes_nothing(finished_run, run_tool):
+    run = finished_run.run
     before = {name: os.path.getmtime(run / name) for name in os.listdir(run)}
     log = (run / "train.log").read_text()
     result = run_tool("train.py", "--net", "lenet5", "--dataset", "synthetic",
@@ -72,18 +58,19 @@ def test_resume_with_no_more_epochs_to_train_writes_nothing(finished, run_tool):
     assert (run / "train.log").read_text() == log
 
 
-def test_export_prefix_naming_a_folder_writes_inside_it(finished, tmp_path, run_tool):
+def test_export_prefix_naming_a_folder_writes_inside_it(finished_run, tmp_path, run_tool):
     folder = tmp_path / "exports"
     folder.mkdir()
-    result = run_tool("export.py", finished / "run", "--prefix", folder)
+    result = run_tool("export.py", finished_run.run, "--prefix", folder)
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(folder)) == ["lenet5-0000.params", "lenet5-preprocess.json",
                                           "lenet5-symbol.json"]
     assert not (tmp_path / "exports-symbol.json").exists()
 
 
-def test_plot_names_what_it_writes_and_refuses_what_it_cannot(finished, tmp_path, run_tool):
-    run = finished / "run"
+def test_plot_names_what_it_writes_and_refuses_what_it_cannot(finished_run, tmp_path,
+                                                              run_tool):
+    run = finished_run.run
     first = run_tool("plot.py", run, "-o", tmp_path / "curves")
     assert first.returncode == 0 and first.stdout.strip() == str(tmp_path / "curves.png")
     again = run_tool("plot.py", run, "-o", tmp_path / "curves")

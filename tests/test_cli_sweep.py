@@ -10,7 +10,6 @@ import pytest
 from conftest import ROOT
 from gluon_cnn.cli import (bench, export, inspect_run, launch, plot, predict, summary, train,
                            visualize)
-from helpers import quick_config, write_image_folder
 
 pytestmark = pytest.mark.slow  # see pytest.ini
 
@@ -28,17 +27,6 @@ def value_options(module):
     parser = module.build_parser()
     return [action.option_strings[-1] for action in parser._actions
             if action.option_strings and action.nargs is None and action.dest != "help"]
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A tiny finished run (checkpoints, export) on an image folder, and one of its images."""
-    from gluon_cnn.training import train as run_training
-    root = tmp_path_factory.mktemp("sweep")
-    data = write_image_folder(str(root / "data"), per_class=(6, 2))
-    run_training(quick_config(root, dataset="imagefolder", data_dir=data, num_epochs=1,
-                              batch_size=6))
-    return str(root / "run"), os.path.join(data, "test", "dog", "0000.png")
 
 
 def base_arguments(tool, run, image, case):
@@ -87,7 +75,7 @@ def sweep_cases(tool, run, image):
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))
 def test_every_flag_with_bad_values_gives_one_line_or_runs(tool, finished_run, tmp_path):
-    cases = sweep_cases(tool, *finished_run)
+    cases = sweep_cases(tool, str(finished_run.run), finished_run.image)
     cases_file = tmp_path / "cases.json"
     cases_file.write_text(json.dumps(cases))
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "sweep_driver.py"),

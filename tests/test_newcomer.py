@@ -64,13 +64,6 @@ def test_nan_after_a_checkpoint_names_it(tmp_path):
                                   resume=True))
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("newcomer")
-    run_training(quick_config(root, num_epochs=1))
-    return root / "run"
-
-
 def one_line_error(capsys, main, argv):
     assert run_main(main, argv) == 2
     errors = capsys.readouterr().err.strip().splitlines()
@@ -80,17 +73,19 @@ def one_line_error(capsys, main, argv):
 
 def test_plot_and_export_into_a_missing_folder_or_over_a_file(finished_run, tmp_path, capsys):
     missing = str(tmp_path / "missing_dir" / "x.png")
-    assert "does not exist" in one_line_error(capsys, plot.main, [str(finished_run), "-o", missing])
+    assert "does not exist" in one_line_error(capsys, plot.main,
+                                              [str(finished_run.run), "-o", missing])
     assert "does not exist" in one_line_error(
-        capsys, export.main, [str(finished_run), "--prefix", str(tmp_path / "missing_dir" / "r")])
+        capsys, export.main,
+        [str(finished_run.run), "--prefix", str(tmp_path / "missing_dir" / "r")])
     # another export is replaced only when asked; the run's own curves.png, drawn from its
     # logs, is redrawn without asking
-    assert run_main(export.main, [str(finished_run), "--prefix", str(tmp_path / "copy")]) == 0
+    assert run_main(export.main, [str(finished_run.run), "--prefix", str(tmp_path / "copy")]) == 0
     assert "--overwrite" in one_line_error(capsys, export.main, [
-        str(finished_run), "--prefix", str(tmp_path / "copy")])
-    (finished_run / "curves.png").write_bytes(b"stale")
-    assert run_main(plot.main, [str(finished_run)]) == 0
-    assert (finished_run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        str(finished_run.run), "--prefix", str(tmp_path / "copy")])
+    (finished_run.run / "curves.png").write_bytes(b"stale")
+    assert run_main(plot.main, [str(finished_run.run)]) == 0
+    assert (finished_run.run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("args, message", [
