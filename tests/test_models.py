@@ -25,6 +25,7 @@ REFERENCE_PARAMS = {
     "resnet152_v1_5": 60192808,
 }
 CANONICAL_OUTPUT = {"lenet5": (1, 10), "googlenet": (1, 10), "cifar_resnet20": (1, 10),
+                    "airbench94": (1, 10),
                     "cifar_resnet32": (1, 10), "cifar_resnet44": (1, 10),
                     "cifar_resnet56": (1, 10), "cifar_resnet110": (1, 10)}
 # The ResNet paper's Table 6, in millions of parameters (rounded as printed there)

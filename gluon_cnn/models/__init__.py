@@ -1,5 +1,5 @@
 """The model zoo: one module per family, all registered with ``get_model``/``list_models``."""
-from . import alexnet, googlenet, lenet, resnet, vgg  # noqa: F401  (registers the builders)
+from . import airbench, alexnet, googlenet, lenet, resnet, vgg  # noqa: F401  (registers the builders)
 from .base import NORMALIZATIONS, Classifier, InputNormalization
 from .blocks import (AuxClassifier, BasicBlock, Bottleneck, Inception, LocalResponseNorm,
                      ZeroPaddedIdentity, conv_block)

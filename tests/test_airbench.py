@@ -1,0 +1,77 @@
+"""airbench94's network: the patch whitening whitens, the convolutions start as identities,
+and the parameters the method treats specially are set so."""
+import mxnet as mx
+import numpy as np
+
+import gluon_cnn
+from gluon_cnn.models.airbench import whitening_filters
+
+
+def correlated_images(count=32, size=32, seed=0):
+    """Smooth colour images: neighbouring pixels and the three channels strongly correlated,
+    as in photographs."""
+    rng = np.random.RandomState(seed)
+    base = rng.rand(count, 1, size // 4, size // 4)
+    smooth = np.kron(base, np.ones((1, 1, 4, 4)))  # blocks of 4x4 equal pixels
+    tint = rng.rand(count, 3, 1, 1) * 0.3
+    return (smooth * np.array([1.0, 0.8, 0.6]).reshape(1, 3, 1, 1) + tint
+            + 0.3 * rng.rand(count, 3, size, size)).astype(np.float32)
+
+
+def patch_moments(images, weight):
+    out = mx.nd.Convolution(mx.nd.array(images), mx.nd.array(weight), kernel=weight.shape[2:],
+                            num_filter=weight.shape[0], no_bias=True).asnumpy()
+    flat = out.transpose(0, 2, 3, 1).reshape(-1, out.shape[1])
+    return flat.T @ flat / len(flat)
+
+
+def test_the_whitening_filters_whiten_the_patches():
+    images = correlated_images()
+    raw = np.concatenate([np.eye(12).reshape(12, 3, 2, 2)] * 2)  # the patches as they are
+    before = patch_moments(images, raw)[:12, :12]
+    assert np.abs(before - np.diag(np.diag(before))).max() > 0.1  # strongly correlated
+    filters = whitening_filters(images, 2, epsilon=5e-4)
+    assert filters.shape == (24, 3, 2, 2)
+    np.testing.assert_array_equal(filters[12:], -filters[:12])
+    moments = patch_moments(images, filters[:12])
+    off_diagonal = moments - np.diag(np.diag(moments))
+    assert np.abs(off_diagonal).max() < 1e-4
+    # each direction scaled to unit second moment, less the epsilon's share
+    assert 0.9 < np.diag(moments).min() and np.diag(moments).max() < 1.0001
+    assert np.all(np.diff(np.diag(moments)) <= 1e-6)  # largest eigenvalue first
+
+
+def test_the_network_whitens_its_normalized_input_from_data():
+    net = gluon_cnn.get_model("airbench94", normalize="channel", image_size=32)
+    net.initialize()
+    images = correlated_images()
+    net(mx.nd.array(images[:2]))
+    mean, std = images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
+    net.input_normalization.set_statistics(mx.nd.array(mean), mx.nd.array(std))
+    net.initialize_from_data(images)
+    normalized = (images - mean.reshape(1, 3, 1, 1)) / std.reshape(1, 3, 1, 1)
+    moments = patch_moments(normalized, net.whitening.weight.data().asnumpy()[:12])
+    assert np.abs(moments - np.diag(np.diag(moments))).max() < 1e-4
+    assert net.whitening.weight.grad_req == "null"
+
+
+def test_convolutions_start_as_the_identity_on_their_first_filters():
+    net = gluon_cnn.get_model("airbench94")
+    net.initialize()
+    net(mx.nd.zeros((1, 3, 32, 32)))
+    conv = net.features[1].body[0]  # 24 -> 64 channels
+    x = mx.nd.random.normal(shape=(2, 24, 8, 8))
+    out = conv(x).asnumpy()
+    np.testing.assert_allclose(out[:, :24], x.asnumpy(), rtol=1e-6, atol=1e-6)
+    rest = conv.weight.data().asnumpy()[24:]
+    bound = 1 / np.sqrt(24 * 9)
+    assert np.abs(rest).max() <= bound and rest.std() > bound / 3
+
+
+def test_batch_norm_shifts_learn_faster_with_the_same_decay_and_no_scale():
+    net = gluon_cnn.get_model("airbench94")
+    params = net.collect_params()
+    betas = [param for name, param in params.items() if name.endswith("_beta")]
+    gammas = [param for name, param in params.items() if name.endswith("_gamma")]
+    assert len(betas) == 6 and all(p.lr_mult == 64 and p.wd_mult == 1 / 64 for p in betas)
+    assert all(param.grad_req == "null" for param in gammas)
