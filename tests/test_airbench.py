@@ -4,6 +4,7 @@ import mxnet as mx
 import numpy as np
 
 import gluon_cnn
+from gluon_cnn.data import BatchIterator, random_crop_flip
 from gluon_cnn.models.airbench import whitening_filters
 
 
@@ -75,3 +76,44 @@ def test_batch_norm_shifts_learn_faster_with_the_same_decay_and_no_scale():
     gammas = [param for name, param in params.items() if name.endswith("_gamma")]
     assert len(betas) == 6 and all(p.lr_mult == 64 and p.wd_mult == 1 / 64 for p in betas)
     assert all(param.grad_req == "null" for param in gammas)
+
+
+def orientations(batches, images, epoch):
+    """+1 for each image of the epoch's (single) batch shown as it is, -1 mirrored, by label."""
+    (data, label), = list(batches.batches(epoch))
+    shown = (data.asnumpy() * 255).round().astype(np.uint8)
+    originals = images[label.asnumpy().astype(int)].transpose(0, 3, 1, 2)
+    found = {}
+    for index, image, original in zip(label.asnumpy().astype(int), shown, originals):
+        found[index] = 1 if np.array_equal(image, original) else -1 if np.array_equal(
+            image, original[:, :, ::-1]) else 0
+    return np.array([found[index] for index in range(len(images))])
+
+
+def test_the_alternating_flip_alternates_every_image_between_epochs():
+    rng = np.random.RandomState(0)
+    images = rng.randint(1, 255, size=(64, 8, 8, 3)).astype(np.uint8)
+    labels = np.arange(64)
+    batches = BatchIterator(images, labels, 64, 8, shuffle=True, augment=True, crop_padding=0,
+                            flip_mode="alternate", seed=3)
+    seen = np.array([orientations(batches, images, epoch) for epoch in range(4)])
+    assert (seen != 0).all()
+    assert 16 < (seen[0] == -1).sum() < 48  # a random half mirrored at first
+    np.testing.assert_array_equal(seen[1], -seen[0])  # each image the other way next epoch
+    np.testing.assert_array_equal(seen[2], seen[0])
+    np.testing.assert_array_equal(seen[3], seen[1])
+    random_flips = BatchIterator(images, labels, 64, 8, shuffle=True, augment=True,
+                                 crop_padding=0, seed=3)
+    first, second = (orientations(random_flips, images, epoch) for epoch in (0, 1))
+    assert not np.array_equal(second, -first)  # independent draws, not an alternation
+
+
+def test_reflect_padding_shifts_the_image_without_zeros():
+    image = np.arange(1, 1 + 6 * 6 * 3).reshape(1, 6, 6, 3).astype(np.uint8)
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        crop = random_crop_flip(image, rng, padding=2, pad_mode="reflect",
+                                flip=np.array([False]))
+        assert crop.shape == image.shape and crop.min() > 0
+    zero_padded = [random_crop_flip(image, rng, 2, flip=np.array([False])) for _ in range(20)]
+    assert min(crop.min() for crop in zero_padded) == 0

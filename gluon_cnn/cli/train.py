@@ -2,7 +2,7 @@
 GoogLeNet on CIFAR-10 resized to 96 px, batch 64, plain SGD at 0.1, Xavier initialization,
 20 epochs, hybridized."""
 
-from ..data import DATASETS, RESIZE_MODES
+from ..data import DATASETS, FLIP_MODES, PAD_MODES, RESIZE_MODES
 from ..data.cifar import DEFAULT_DIR
 from ..models import NORMALIZATIONS
 from ..recipes import describe_recipes, list_recipes, load_recipe, recipes_table
@@ -82,12 +82,17 @@ def build_parser():
         help="random crop of the zero-padded image (--crop-padding) and horizontal flip")
     add("--crop-padding", type=int, default=defaults.crop_padding,
         help="pixels of zero padding on each side before --augment's random crop")
+    add("--pad-mode", default=defaults.pad_mode, choices=PAD_MODES,
+        help="what --augment's crop padding holds: zeros, or the image reflected at its edges")
+    add("--flip-mode", default=defaults.flip_mode, choices=FLIP_MODES,
+        help="--augment's horizontal flip: random per image and epoch, or alternate (each "
+             "image one random orientation, mirrored every other epoch: the airbench paper's)")
     add("--normalize", default=defaults.normalize,
         help="one of %s: input normalization, computed from the training images and kept "
              "in the network (so exports carry it): pixel subtracts the mean image (the ResNet paper), "
              "channel the per-channel mean and divides by the standard deviation"
              % ", ".join(NORMALIZATIONS))
-    add("--classes", dest="only_classes", default=defaults.only_classes,
+    add("--classes", dest="only_classes", default=defaults.only_classes, metavar="NAMES",
         help="comma-separated class names: train and test on these classes only, labelled "
              "in the order given")
     add("--train-per-class", type=int, default=defaults.train_per_class,

@@ -2,7 +2,8 @@
 import collections
 
 from ..errors import UserError
-from .batches import (RESIZE_MODES, BatchIterator, normalization_statistics, random_crop_flip,
+from .batches import (FLIP_MODES, PAD_MODES, RESIZE_MODES, BatchIterator, alternating_flips,
+                      normalization_statistics, random_crop_flip,
                       to_network_input)
 from .cifar import CLASSES as CIFAR10_CLASSES
 from .cifar import load_cifar10
@@ -33,6 +34,7 @@ def load_dataset(name, data_dir=None, image_size=96, synthetic_samples=1024,
     raise UserError("unknown dataset '%s'; choose one of: %s." % (name, ", ".join(DATASETS)))
 
 
-__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "RESIZE_MODES", "Splits",
+__all__ = ["BatchIterator", "CIFAR10_CLASSES", "DATASETS", "FLIP_MODES", "PAD_MODES",
+           "RESIZE_MODES", "Splits", "alternating_flips",
            "class_subset", "first_per_class", "load_cifar10", "load_dataset", "load_image_folder", "make_synthetic",
            "normalization_statistics", "random_crop_flip", "to_network_input"]

@@ -16,17 +16,34 @@ import numpy as np
 from ..errors import UserError
 
 
-def random_crop_flip(images, rng, padding=4):
-    """Random crop of the zero-padded image and a random horizontal flip, per image."""
+# --flip-mode: "random" flips each image with probability 1/2 every epoch; "alternate" is the
+# airbench paper's schedule: each image gets one random orientation, used in even epochs and
+# mirrored in odd ones, so every image is seen both ways in any two consecutive epochs
+FLIP_MODES = ("random", "alternate")
+# --pad-mode: what the crop's padding holds
+PAD_MODES = ("zero", "reflect")
+
+
+def alternating_flips(count, seed, epoch):
+    """Whether each of ``count`` images is mirrored in ``epoch`` under the alternating flip."""
+    first = np.random.RandomState([seed, 2 ** 31 - 1]).rand(count) < 0.5
+    return first ^ bool(epoch % 2)
+
+
+def random_crop_flip(images, rng, padding=4, pad_mode="zero", flip=None):
+    """Random crop of the padded image (zeros, or the image reflected at its edges) and a
+    horizontal flip: random per image, or as ``flip`` (a boolean per image) says."""
     count, height, width, _ = images.shape
-    padded = np.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    widths = ((0, 0), (padding, padding), (padding, padding), (0, 0))
+    padded = np.pad(images, widths, mode="reflect") if pad_mode == "reflect" else np.pad(
+        images, widths)
     rows = rng.randint(0, 2 * padding + 1, size=count)
     cols = rng.randint(0, 2 * padding + 1, size=count)
     row_index = rows[:, None] + np.arange(height)[None, :]
     col_index = cols[:, None] + np.arange(width)[None, :]
     cropped = padded[np.arange(count)[:, None, None], row_index[:, :, None],
                      col_index[:, None, :]]
-    flip = rng.rand(count) < 0.5
+    flip = rng.rand(count) < 0.5 if flip is None else flip
     cropped[flip] = cropped[flip, :, ::-1]
     return cropped
 
@@ -116,7 +133,8 @@ class BatchIterator:
     """
 
     def __init__(self, images, labels, batch_size, image_size, shuffle=False, augment=False,
-                 last_batch="keep", seed=0, resize="imresize", crop_padding=4):
+                 last_batch="keep", seed=0, resize="imresize", crop_padding=4,
+                 flip_mode="random", pad_mode="zero"):
         if batch_size <= 0:
             raise UserError("batch size must be positive; got %d." % batch_size)
         if last_batch == "discard" and batch_size > len(labels):
@@ -127,6 +145,7 @@ class BatchIterator:
         self.augment, self.last_batch, self.crop_padding = augment, last_batch, crop_padding
         _check_resize(resize)
         self.shuffle, self.seed, self.resize = shuffle, seed, resize
+        self.flip_mode, self.pad_mode = flip_mode, pad_mode
 
     def __len__(self):
         rounding = math.floor if self.last_batch == "discard" else math.ceil
@@ -158,6 +177,8 @@ class BatchIterator:
         indices = np.sort(order[number * self.batch_size:(number + 1) * self.batch_size])
         images = self.images[indices]
         if self.augment:
+            flip = (alternating_flips(len(self.labels), self.seed, epoch)[indices]
+                    if self.flip_mode == "alternate" else None)
             images = random_crop_flip(images, np.random.RandomState([self.seed, epoch, number]),
-                                      self.crop_padding)
+                                      self.crop_padding, self.pad_mode, flip)
         return _scaled_nchw(images, self.image_size, self.resize), self.labels[indices]

@@ -4,7 +4,7 @@ import os
 
 import mxnet as mx
 
-from ..data import DATASETS, RESIZE_MODES
+from ..data import DATASETS, FLIP_MODES, PAD_MODES, RESIZE_MODES
 from ..errors import UserError
 from ..models import NORMALIZATIONS, check_model_name
 
@@ -59,7 +59,9 @@ class TrainConfig:
     max_train_samples: int = 0
     max_test_samples: int = 0
     augment: bool = False
-    crop_padding: int = 4  # --augment's zero padding before the random crop
+    crop_padding: int = 4  # --augment's padding before the random crop
+    pad_mode: str = "zero"  # what that padding holds: zeros, or the image reflected
+    flip_mode: str = "random"  # --augment's flip: random per image, or alternating by epoch
     normalize: str = "none"  # "pixel": the training set's mean image; "channel": mean and std
     label_smoothing: float = 0.0
     mixup: float = 0.0  # Beta(alpha, alpha) of mixup; 0: off
@@ -125,7 +127,9 @@ class TrainConfig:
                                      ("--kvstore", self.kvstore, KVSTORES),
                                      ("--warmup-mode", self.warmup_mode, WARMUP_MODES),
                                      ("--normalize", self.normalize, NORMALIZATIONS),
-                                     ("--tta", self.tta, TTA_MODES)):
+                                     ("--tta", self.tta, TTA_MODES),
+                                     ("--flip-mode", self.flip_mode, FLIP_MODES),
+                                     ("--pad-mode", self.pad_mode, PAD_MODES)):
             if value not in choices:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))

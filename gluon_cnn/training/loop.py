@@ -140,7 +140,8 @@ def load_data(config, rank=0, workers=1):
     train_batches = BatchIterator(*train_split, config.batch_size, config.image_size,
                                   shuffle=True, augment=config.augment,
                                   last_batch=config.last_batch, seed=config.seed,
-                                  resize=config.resize, crop_padding=config.crop_padding)
+                                  resize=config.resize, crop_padding=config.crop_padding,
+                                  flip_mode=config.flip_mode, pad_mode=config.pad_mode)
     eval_batch = eval_batch_size(config.batch_size, config.image_size)
     unused = len(train_split[1]) - len(train_batches) * config.batch_size
     if unused > 0:
