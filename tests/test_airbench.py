@@ -6,6 +6,7 @@ import numpy as np
 import gluon_cnn
 from gluon_cnn.data import BatchIterator, random_crop_flip
 from gluon_cnn.models.airbench import whitening_filters
+from gluon_cnn.training.step import predict_scores
 
 
 def correlated_images(count=32, size=32, seed=0):
@@ -117,3 +118,23 @@ def test_reflect_padding_shifts_the_image_without_zeros():
         assert crop.shape == image.shape and crop.min() > 0
     zero_padded = [random_crop_flip(image, rng, 2, flip=np.array([False])) for _ in range(20)]
     assert min(crop.min() for crop in zero_padded) == 0
+
+
+class Corners(mx.gluon.HybridBlock):
+    """Two "logits": the top-left and the top-right pixel of channel 0."""
+
+    def hybrid_forward(self, F, x):
+        return F.concat(F.slice(x, begin=(None, 0, 0, 0), end=(None, 1, 1, 1)).reshape((0, 1)),
+                        F.slice(x, begin=(None, 0, 0, -1), end=(None, 1, 1, None)).reshape(
+                            (0, 1)), dim=1)
+
+
+def test_flip_translate_tta_weights_the_six_views_as_the_paper():
+    image = mx.nd.array(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+    # rows 0..3 hold 0-3, 4-7, 8-11, 12-15. The image and its mirror see the corners 0 and 3
+    # both ways: (0 + 3) / 2 each. The one-pixel shifts of the reflected image both have
+    # corners 5 and 6 (row 1, columns 1 and 2): (5 + 6) / 2 each, mirrored or not.
+    scores = predict_scores(Corners(), image, "flip-translate").asnumpy()
+    np.testing.assert_allclose(scores, [[0.5 * 1.5 + 0.5 * 5.5] * 2])
+    plain = predict_scores(Corners(), image, "none").asnumpy()
+    np.testing.assert_allclose(plain, [[0, 3]])

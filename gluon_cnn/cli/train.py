@@ -119,7 +119,9 @@ def build_parser():
              "export then use (0: off; 0.999 is common)")
     add("--tta", default=defaults.tta,
         help="test-time augmentation, one of %s: flip averages the image's and its mirror's "
-             "probabilities; the epoch line and metrics.csv show both test accuracies"
+             "probabilities; flip-translate adds their one-pixel diagonal shifts, logits "
+             "weighted as the airbench paper does; the epoch line and metrics.csv show both "
+             "test accuracies"
              % ", ".join(TTA_MODES))
     add("--no-bias-decay", action="store_true",
         help="no weight decay on biases and batch-norm parameters")

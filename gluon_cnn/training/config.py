@@ -19,7 +19,7 @@ WARMUP_MODES = ("linear", "constant")
 # MXNet 1.9.1's wheels index tensors with 32 bits: a 3-channel image of 26,755 pixels a side
 # is already over 2^31 elements; no zoo network is trained near this size
 MAX_IMAGE_SIZE = 4096
-TTA_MODES = ("none", "flip")
+TTA_MODES = ("none", "flip", "flip-translate")
 # MXNet's gradient aggregation: on one machine, or on the parameter server (dist_*)
 LAST_BATCH = ("discard", "keep")
 KVSTORES = ("device", "local", "nccl", "dist_sync", "dist_device_sync", "dist_async")

@@ -147,11 +147,25 @@ def eval_batch_size(batch_size, image_size):
     return max(batch_size, min(EVAL_MAX_BATCH, EVAL_PIXELS // (image_size * image_size)))
 
 
+def _mirrored_logits(net, x):
+    return 0.5 * (as_float32(net(x)) + as_float32(net(x.flip(axis=3))))
+
+
 def predict_scores(net, x, tta="none"):
-    """Class scores of ``net`` for the batch ``x``: its outputs, or with ``tta="flip"`` the
-    mean of the softmax of the image and of its mirror image."""
+    """Class scores of ``net`` for the batch ``x``: its outputs; with ``tta="flip"`` the
+    mean of the softmax of the image and of its mirror image; with "flip-translate" the
+    airbench paper's six views, logits weighted as it weights them: half on the image and its
+    mirror, a quarter each on the two one-pixel diagonal shifts (of the reflected image) and
+    their mirrors."""
     if tta == "none":
         return as_float32(net(x))
+    if tta == "flip-translate":
+        size = x.shape[2]
+        padded = mx.nd.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, 1, 1, 1, 1))
+        shifted = [padded[:, :, offset:offset + size, offset:offset + size]
+                   for offset in (0, 2)]
+        return (0.5 * _mirrored_logits(net, x)
+                + 0.25 * sum(_mirrored_logits(net, view) for view in shifted))
     views = (x, x.flip(axis=3))
     return sum(as_float32(net(view)).softmax(axis=1) for view in views) / len(views)
 
