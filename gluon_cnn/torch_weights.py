@@ -253,9 +253,11 @@ def build_imported(net_name, state, image_size=None):
     return net, classes
 
 
-def import_weights(net_name, weights_file, prefix, class_names=None, image_size=None):
-    """Read ``weights_file``, build ``net_name`` with its weights and export it to ``prefix``.
-    Returns (net, symbol file, params file)."""
+def import_weights(net_name, weights_file, prefix, class_names=None, image_size=None,
+                   center_crop=IMAGENET_CENTER_CROP):
+    """Read ``weights_file``, build ``net_name`` with its weights and export it to ``prefix``
+    (``center_crop``: the share of the shorter side that prediction keeps). Returns (net,
+    symbol file, params file)."""
     check_importable(net_name)
     net, classes = build_imported(net_name, read_state_dict(weights_file), image_size)
     if class_names is not None and len(class_names) != classes:
@@ -264,7 +266,7 @@ def import_weights(net_name, weights_file, prefix, class_names=None, image_size=
     size = image_size or net.canonical_size
     symbol_file, params_file = deploy.export(
         net, prefix, (1, net.in_channels, size, size), class_names=class_names,
-        preprocessing={"center_crop": IMAGENET_CENTER_CROP,
+        preprocessing={"center_crop": center_crop,
                        "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
                        "normalized_inside": True,
                        "imported_from": {"file": os.path.abspath(weights_file),

@@ -1,12 +1,19 @@
-"""airbench94's network: the patch whitening whitens, the convolutions start as identities,
-and the parameters the method treats specially are set so."""
+"""airbench94 in the suite: the patch whitening whitens, the convolutions start as
+identities, the parameters the method treats specially are set so, the alternating flip
+alternates, TTA weights its views as the paper, lookahead averages, fractional epochs stop
+where they should, and the recipe holds the paper's hyper-parameters."""
 import mxnet as mx
 import numpy as np
 
 import gluon_cnn
+from gluon_cnn.csvlog import read_csv
 from gluon_cnn.data import BatchIterator, random_crop_flip
 from gluon_cnn.models.airbench import whitening_filters
+from gluon_cnn.recipes import load_recipe
+from gluon_cnn.training import TrainConfig, train
+from gluon_cnn.training.averaging import Lookahead
 from gluon_cnn.training.step import predict_scores
+from helpers import quick_config, train_crashing_after
 
 
 def correlated_images(count=32, size=32, seed=0):
@@ -138,3 +145,77 @@ def test_flip_translate_tta_weights_the_six_views_as_the_paper():
     np.testing.assert_allclose(scores, [[0.5 * 1.5 + 0.5 * 5.5] * 2])
     plain = predict_scores(Corners(), image, "none").asnumpy()
     np.testing.assert_allclose(plain, [[0, 3]])
+
+
+def test_lookahead_pulls_the_weights_to_a_slow_average_every_k_steps():
+    net = mx.gluon.nn.Dense(1, in_units=1, use_bias=False)
+    net.initialize(mx.init.Zero())
+    lookahead = Lookahead(net, every=2, total_steps=4)
+    net.weight.set_data(mx.nd.ones((1, 1)))
+    lookahead.after_step(1)  # not a multiple of 2: nothing happens
+    assert net.weight.data().asscalar() == 1
+    lookahead.after_step(2)  # decay 0.95^2 (2/4)^3 = 0.1128125: slow = 0.8871875, and w = slow
+    np.testing.assert_allclose(net.weight.data().asscalar(), 0.8871875, rtol=1e-6)
+    net.weight.set_data(mx.nd.full((1, 1), 3.0))
+    lookahead.after_step(3)
+    lookahead.after_step(4)  # decay 0.9025: 0.9025 * 0.8871875 + 0.0975 * 3
+    np.testing.assert_allclose(net.weight.data().asscalar(), 1.0931867, rtol=1e-6)
+    net.weight.set_data(mx.nd.full((1, 1), 7.0))
+    lookahead = Lookahead(net, every=2, total_steps=3)
+    lookahead.after_step(3)  # the last step: the weights become the slow copy (7 from the start)
+    net.weight.set_data(mx.nd.full((1, 1), 9.0))
+    lookahead.after_step(3)
+    assert net.weight.data().asscalar() == 7
+
+
+def test_a_parameter_with_lr_mult_0_is_frozen_momentum_included():
+    net = mx.gluon.nn.Dense(1, in_units=1, use_bias=False)
+    net.initialize(mx.init.One())
+    trainer = mx.gluon.Trainer(net.collect_params(), "nesterovsgd",
+                               {"learning_rate": 0.1, "momentum": 0.9})
+    for frozen in (False, True):
+        net.weight.lr_mult = 0.0 if frozen else 1.0
+        before = net.weight.data().asscalar()
+        with mx.autograd.record():
+            loss = net(mx.nd.ones((1, 1))).sum()
+        loss.backward()
+        trainer.step(1)
+        assert (net.weight.data().asscalar() == before) == frozen
+
+
+def test_a_fractional_epoch_count_trains_part_of_the_last_epoch(tmp_path):
+    train(quick_config(tmp_path, num_epochs=1.5, synthetic_samples=128, batch_size=16))
+    iterations = read_csv(str(tmp_path / "run" / "iterations.csv"))
+    assert int(iterations[-1]["iteration"]) == 12  # 8 steps an epoch, 1.5 epochs
+    assert [row["epoch"] for row in read_csv(str(tmp_path / "run" / "metrics.csv"))] == ["0", "1"]
+    assert (tmp_path / "run" / "lenet5-0001.params").is_file()
+
+
+def test_lookahead_runs_resume_exactly(tmp_path, monkeypatch):
+    settings = dict(num_epochs=2, lookahead=3, optimizer="nag", momentum=0.85, lr=0.05)
+    train(quick_config(tmp_path, out=str(tmp_path / "whole"), **settings))
+    pieces = quick_config(tmp_path, out=str(tmp_path / "pieces"), **settings)
+    train_crashing_after(pieces, 1, monkeypatch)
+    train(quick_config(tmp_path, out=str(tmp_path / "pieces"), resume=True, **settings))
+    final = ("checkpoints", "epoch-0001", "net.params")
+    whole = mx.nd.load(str(tmp_path.joinpath("whole", *final)))
+    resumed = mx.nd.load(str(tmp_path.joinpath("pieces", *final)))
+    for name, value in whole.items():
+        np.testing.assert_array_equal(resumed[name].asnumpy(), value.asnumpy())
+
+
+def test_the_recipe_is_the_papers_hyper_parameters_on_the_mean_loss():
+    settings = load_recipe("airbench94").settings
+    config = TrainConfig(**settings).validate()
+    momentum, batch = settings["momentum"], settings["batch_size"]
+    # the paper: lr 11.5 and weight decay 0.0153 per 1024 examples, decoupled from the
+    # momentum's step growth 1 + 1 / (1 - momentum), on the summed loss
+    kilostep = 1024 * (1 + 1 / (1 - momentum))
+    assert (momentum, batch) == (0.85, 1024)
+    np.testing.assert_allclose(settings["lr"], 11.5 / kilostep * batch, rtol=1e-9)
+    np.testing.assert_allclose(settings["lr"] * settings["wd"], 0.0153 * batch / kilostep,
+                               rtol=1e-4)
+    np.testing.assert_allclose([settings["warmup_lr"], settings["final_lr"]],
+                               [0.2 * settings["lr"], 0.07 * settings["lr"]])
+    assert config.total_steps(50000 // batch) == 476
+    np.testing.assert_allclose(settings["warmup_epochs"] / settings["num_epochs"], 0.23)

@@ -25,6 +25,10 @@ def build_parser():
                              "order (ImageNet's: docs/finetuning.md), for predict.py")
     parser.add_argument("--image-size", type=int, default=None,
                         help="input size of the export (default: the network's, 224)")
+    parser.add_argument("--center-crop", type=float,
+                        default=torch_weights.IMAGENET_CENTER_CROP,
+                        help="share of the shorter side predict.py keeps around the centre "
+                             "(torchvision's 224 of 256; timm's models say theirs as crop_pct)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an export that already exists at --out")
     return parser
@@ -46,6 +50,9 @@ def main(argv=None):
     torch_weights.check_importable(net)
     if args.image_size is not None and args.image_size <= 0:
         raise UserError("--image-size must be positive; got %d." % args.image_size)
+    if not 0 < args.center_crop <= 1:
+        raise UserError("--center-crop is a share of the shorter side: above 0 and at most 1; "
+                        "got %s." % args.center_crop)
     class_names = read_class_names(args.class_names) if args.class_names else None
     prefix = args.out
     if os.path.isdir(prefix) or prefix.endswith(("/", os.sep)):
@@ -54,7 +61,7 @@ def main(argv=None):
     files = ExportFiles(prefix)
     check_output_file(files.symbol, "--out", args.overwrite)
     _, symbol_file, params_file = torch_weights.import_weights(
-        net, args.weights, prefix, class_names, args.image_size)
+        net, args.weights, prefix, class_names, args.image_size, args.center_crop)
     print(symbol_file)
     print(params_file)
     print(files.preprocess)

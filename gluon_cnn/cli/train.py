@@ -12,6 +12,12 @@ from ..training.config import (INITIALIZERS, LAST_BATCH, LR_MODES, OPTIMIZERS, T
 from . import net_help, new_parser
 
 
+def epoch_count(text):
+    """A number of epochs: whole (20) or with a fraction (9.9)."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def build_parser():
     defaults = TrainConfig()
     parser = new_parser(__doc__)
@@ -37,17 +43,20 @@ def build_parser():
     add("--last-batch", default=defaults.last_batch, choices=LAST_BATCH,
         help="the partial batch at the end of an epoch: discard it, or keep it and step it "
              "as a full batch (the Gluon tutorial's trainer.step(batch_size))")
-    add("--num-epochs", "--epochs", dest="num_epochs", type=int, default=defaults.num_epochs,
-        help="training epochs")
+    add("--num-epochs", "--epochs", dest="num_epochs", type=epoch_count,
+        default=defaults.num_epochs,
+        help="training epochs; a fraction trains part of the last one (9.9: 476 steps of 48)")
     add("--batch-size", type=int, default=defaults.batch_size, help="samples per step")
     add("--lr", type=float, default=defaults.lr, help="base learning rate")
     add("--momentum", type=float, default=defaults.momentum, help="SGD momentum")
     add("--wd", type=float, default=defaults.wd, help="weight decay (L2)")
     add("--lr-mode", default=defaults.lr_mode, help="schedule: " + ", ".join(LR_MODES))
+    add("--final-lr", type=float, default=defaults.final_lr,
+        help="the rate linear, poly and cosine schedules end at")
     add("--lr-decay", type=float, default=defaults.lr_decay, help="step-mode decay factor")
     add("--lr-decay-epoch", default=defaults.lr_decay_epoch,
         help="comma-separated epochs at which step mode decays (empty: constant rate)")
-    add("--warmup-epochs", type=int, default=defaults.warmup_epochs,
+    add("--warmup-epochs", type=epoch_count, default=defaults.warmup_epochs,
         help="epochs of warm-up before the schedule (must be fewer than --num-epochs)")
     add("--warmup-mode", default=defaults.warmup_mode,
         help="%s: linear from --warmup-lr up to --lr, or constant at --warmup-lr"
@@ -123,6 +132,11 @@ def build_parser():
              "weighted as the airbench paper does; the epoch line and metrics.csv show both "
              "test accuracies"
              % ", ".join(TTA_MODES))
+    add("--tta-final-only", dest="tta_every_epoch", action="store_false",
+        help="run the --tta evaluation after the last epoch only (it costs a pass per view)")
+    add("--lookahead", type=int, default=defaults.lookahead,
+        help="the airbench paper's weight averaging: every N steps the weights move to a slow "
+             "average of themselves, with a decay rising as (step / steps)^3 (0: off)")
     add("--no-bias-decay", action="store_true",
         help="no weight decay on biases and batch-norm parameters")
     add("--clip-grad-norm", type=float, default=defaults.clip_grad_norm,

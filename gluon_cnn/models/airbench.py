@@ -27,7 +27,7 @@ from .registry import register_model
 # The paper's network, as data
 AIRBENCH94 = {"widths": (64, 256, 256), "whitening_kernel": 2, "batch_norm_momentum": 0.6,
               "batch_norm_epsilon": 1e-12, "output_scale": 1 / 9, "bias_lr_scale": 64.0,
-              "whitening_epsilon": 5e-4, "whitening_images": 5000}
+              "whitening_epsilon": 5e-4, "whitening_images": 5000, "whitening_bias_epochs": 3}
 
 
 @mx.init.register
@@ -134,6 +134,11 @@ class Airbench(Classifier):
             if name.endswith("_beta"):
                 param.lr_mult = spec["bias_lr_scale"]
                 param.wd_mult = 1 / spec["bias_lr_scale"]
+
+    def start_epoch(self, epoch):
+        """The whitening's bias trains in the first epochs only (the paper's 3); then it is
+        frozen (an optimizer skips a parameter whose lr_mult is 0)."""
+        self.whitening.bias.lr_mult = 1.0 if epoch < self.spec["whitening_bias_epochs"] else 0.0
 
     def initialize_from_data(self, images):
         """Whiten the patches of ``images`` (N, C, H, W scaled to [0, 1], as the network

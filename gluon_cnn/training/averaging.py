@@ -70,3 +70,40 @@ def load_average_into(net, path):
     for name, array in mx.nd.load(path).items():
         if name != "__updates__":
             params[name].set_data(array)
+
+
+class Lookahead:
+    """The airbench paper's weight averaging (``--lookahead K``): every K steps a slow copy of
+    the weights (batch norm statistics included) moves towards the trained ones,
+    ``slow = d slow + (1 - d) w``, and the trained weights are reset to it; the decay
+    ``d = 0.95^K (t / T)^3`` at step t of T grows from 0 (no averaging early on) to 0.95^K.
+    After the last step the weights are the slow copy. Training, evaluation and the export
+    all use the net's own weights, which this changes in place."""
+
+    def __init__(self, net, every, total_steps, base=0.95):
+        self.every, self.total_steps, self.base = every, total_steps, base
+        self.params = {name: param for name, param in net._collect_params_with_prefix().items()
+                       if param._data is not None}
+        self.slow = {name: param.data().copy() for name, param in self.params.items()}
+
+    def decay(self, step):
+        return self.base ** self.every * (step / self.total_steps) ** 3
+
+    def after_step(self, step):
+        """Steps are counted from 1; ``step`` is the one just taken."""
+        if step % self.every == 0:
+            decay = self.decay(step)
+            for name, param in self.params.items():
+                slow = self.slow[name]
+                slow *= decay
+                slow += (1 - decay) * param.data(slow.context)
+        if step % self.every == 0 or step == self.total_steps:
+            for name, param in self.params.items():
+                param.set_data(self.slow[name])
+
+    def save(self, path):
+        mx.nd.save(path, dict(self.slow))
+
+    def load(self, path):
+        for name, array in mx.nd.load(path).items():
+            self.slow[name] = array.as_in_context(self.slow[name].context)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PARAMS, OPTIMIZER, OPTIMIZER_META, STATE = ("net.params", "optimizer.params",
                                             "optimizer.json", "state.json")
 AVERAGE = "average.params"  # the weight average of --ema, when the run keeps one
+LOOKAHEAD = "lookahead.params"  # the slow weights of --lookahead
 DATA_FILES = (PARAMS, OPTIMIZER, OPTIMIZER_META)
 NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{4,}))?$")
 
@@ -46,7 +47,7 @@ def _fsync(path):
         os.fsync(handle.fileno())
 
 
-def save(folder, epoch, net, trainer, state, batch=0, keep=3, average=None):
+def save(folder, epoch, net, trainer, state, batch=0, keep=3, average=None, lookahead=None):
     """Write the checkpoint for ``epoch`` complete epochs (+ ``batch`` batches of the next),
     named as ``checkpoint_name`` says, into ``folder`` and keep the newest ``keep``; with
     ``average`` (a WeightAverage) its averaged weights too. A failed write leaves no
@@ -64,6 +65,9 @@ def save(folder, epoch, net, trainer, state, batch=0, keep=3, average=None):
         if average is not None:
             average.save(os.path.join(temporary, AVERAGE))
             names += (AVERAGE,)
+        if lookahead is not None:
+            lookahead.save(os.path.join(temporary, LOOKAHEAD))
+            names += (LOOKAHEAD,)
         state = dict(state, epoch=epoch, batch=batch,
                      sha256={name: file_digest(os.path.join(temporary, name)) for name in names})
         with open(os.path.join(temporary, STATE), "w") as handle:
@@ -123,9 +127,10 @@ def latest_valid(folder):
     return None, None
 
 
-def restore(path, net, trainer, ctx, average=None):
+def restore(path, net, trainer, ctx, average=None, lookahead=None):
     """Load a verified checkpoint's parameters and optimizer state, and its weight average
-    into ``average`` when it has one (else the average starts from the loaded weights)."""
+    into ``average`` when it has one (else the average starts from the loaded weights), and
+    the slow weights of ``lookahead``."""
     net.load_parameters(os.path.join(path, PARAMS), ctx=ctx)
     optimizer_state.load(trainer, os.path.join(path, OPTIMIZER), os.path.join(path, OPTIMIZER_META))
     if average is not None:
@@ -134,6 +139,11 @@ def restore(path, net, trainer, ctx, average=None):
         else:
             average.reset()
             log.info("%s holds no weight average; --ema starts one from its weights", path)
+    if lookahead is not None:
+        if not os.path.isfile(os.path.join(path, LOOKAHEAD)):
+            raise UserError("%s holds no lookahead weights: it was not trained with "
+                            "--lookahead." % path)
+        lookahead.load(os.path.join(path, LOOKAHEAD))
 
 
 def load_weights(path, net, ctx):

@@ -1,5 +1,6 @@
 """Everything a training run depends on, validated once, saved with the run."""
 import dataclasses
+import math
 import os
 
 import mxnet as mx
@@ -33,7 +34,7 @@ class TrainConfig:
     image_size: int = 96
     resize: str = "imresize"  # the Gluon tutorial's per-image resize; "aligned": MXNet's
     last_batch: str = "discard"  # "keep": train the partial batch too, as a full batch's step
-    num_epochs: int = 20
+    num_epochs: float = 20  # a fraction trains part of the last epoch (airbench's 9.9)
     batch_size: int = 64
     lr: float = 0.1
     momentum: float = 0.0
@@ -41,7 +42,7 @@ class TrainConfig:
     lr_mode: str = "step"
     lr_decay: float = 0.1
     lr_decay_epoch: str = ""
-    warmup_epochs: int = 0
+    warmup_epochs: float = 0
     warmup_mode: str = "linear"  # "constant": --warmup-lr for the warm-up epochs
     warmup_lr: float = 0.0  # the rate the warm-up starts from
     optimizer: str = "sgd"
@@ -68,7 +69,10 @@ class TrainConfig:
     cutmix: float = 0.0  # Beta(alpha, alpha) of cutmix; 0: off (both on: half the batches each)
     mix_off_epochs: int = 0  # the last epochs train without mixup and cutmix
     ema: float = 0.0  # decay of the weights' exponential moving average; 0: off
+    lookahead: int = 0  # the airbench paper's averaging every N steps; 0: off
+    final_lr: float = 0.0  # the rate that linear, poly and cosine schedules end at
     tta: str = "none"  # test-time augmentation of the evaluation passes
+    tta_every_epoch: bool = True  # False: the TTA pass after the last epoch only
     no_bias_decay: bool = False  # no weight decay on biases and batch-norm parameters
     clip_grad_norm: float = 0.0  # the gradients' global L2 norm is clipped to this; 0: off
     tensorboard: bool = False
@@ -101,6 +105,8 @@ class TrainConfig:
         for flag, value in positive.items():
             if not value > 0:
                 raise UserError("%s must be positive; got %s." % (flag, value))
+        if not math.isfinite(self.num_epochs):
+            raise UserError("--num-epochs must be a finite number; got %s." % self.num_epochs)
         if self.image_size > MAX_IMAGE_SIZE:
             raise UserError("--image-size must be at most %d pixels; got %d."
                             % (MAX_IMAGE_SIZE, self.image_size))
@@ -113,6 +119,7 @@ class TrainConfig:
                         "--mixup": self.mixup, "--cutmix": self.cutmix,
                         "--mix-off-epochs": self.mix_off_epochs,
                         "--clip-grad-norm": self.clip_grad_norm,
+                        "--lookahead": self.lookahead, "--final-lr": self.final_lr,
                         "--train-per-class": self.train_per_class,
                         "--pretrained-lr-mult": self.pretrained_lr_mult}
         for flag, value in non_negative.items():
@@ -177,6 +184,14 @@ class TrainConfig:
                             "first above --warmup-epochs %d); got '%s'."
                             % (self.warmup_epochs, self.lr_decay_epoch))
         return epochs
+
+    def epochs_started(self):
+        """Epochs the run trains in, the last one perhaps in part."""
+        return math.ceil(self.num_epochs)
+
+    def total_steps(self, iterations_per_epoch):
+        """Steps of the whole run: a fractional --num-epochs rounds up to a whole step."""
+        return math.ceil(self.num_epochs * iterations_per_epoch)
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -17,7 +17,7 @@ def finish_run(folder, net, config, class_names, ctx):
     symbol_file, params_file = deploy.export(
         net, folder.export(config.net).prefix,
         (1, net.in_channels, config.image_size, config.image_size),
-        epoch=config.num_epochs - 1, ctx=ctx, class_names=class_names, resize=config.resize)
+        epoch=config.epochs_started() - 1, ctx=ctx, class_names=class_names, resize=config.resize)
     return symbol_file, params_file, plot_runs([folder.root], folder.curves)
 
 

@@ -27,11 +27,11 @@ from tqdm import tqdm
 from .._env import describe_cpu
 from ..csvlog import CsvLog, NullLog
 from ..data import (BatchIterator, class_subset, first_per_class, load_dataset,
-                    normalization_statistics)
+                    normalization_statistics, to_network_input)
 from ..errors import UserError
 from ..paths import RunFolder
 from . import checkpoint, run_log
-from .averaging import WeightAverage
+from .averaging import Lookahead, WeightAverage
 from .config import INITIALIZERS
 from .devices import contexts_from_flag
 from .finish import finish_run
@@ -81,7 +81,7 @@ def _run_phases(config, placement):
                       weights)
     run.resume_or_start()
     with StopSignals() as stop, run.stuck_step_watch():
-        for epoch in range(run.progress.epoch, config.num_epochs):
+        for epoch in range(run.progress.epoch, config.epochs_started()):
             accuracy, start = run.train_one_epoch(epoch, stop)  # train
             run.end_epoch(epoch, accuracy, start, stop)  # evaluate, log, checkpoint, stop?
     return run.finish()
@@ -174,6 +174,10 @@ class TrainingRun:
             INITIALIZERS[config.init](), contexts, config.hybridize, config.normalize)
         if self.net.input_normalization is not None:  # a resume restores the same values
             self.net.input_normalization.set_statistics(*map(_nd_or_none, data.statistics))
+        if hasattr(self.net, "initialize_from_data"):  # airbench's whitening
+            first = data.train_split[0][:self.net.spec["whitening_images"]]
+            self.net.initialize_from_data(to_network_input(first, config.image_size,
+                                                           resize=config.resize))
         if pretrained:  # a resume then loads the checkpoint over them
             load_into(self.net, pretrained, config.pretrained_lr_mult)
             if config.freeze_features:
@@ -181,6 +185,7 @@ class TrainingRun:
         if config.no_bias_decay:
             exclude_from_weight_decay(self.net)
         self.iterations_per_epoch = len(data.train_batches)
+        self.total_steps = config.total_steps(self.iterations_per_epoch)
         # In distributed jobs the servers apply the updates and every worker pulls the same
         # weights from them (updating on the workers instead let them drift apart in the
         # last bits now and then); config.validate refuses --amp in distributed jobs.
@@ -192,6 +197,8 @@ class TrainingRun:
                                       config.mixup, config.cutmix)
         self.loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=not self.targets.soft)
         self.average = WeightAverage(self.net, config.ema) if config.ema else None
+        self.lookahead = (Lookahead(self.net, config.lookahead, self.total_steps)
+                          if config.lookahead else None)
         # --last-batch keep steps the partial batch as if it were full, as the Gluon tutorial's
         # trainer.step(batch_size) did; otherwise each step is normalized by its own batch
         self.step_batch = config.batch_size if config.last_batch == "keep" else None
@@ -222,7 +229,8 @@ class TrainingRun:
         if self.config.resume:
             path, state = require_checkpoint(self.folder.checkpoints)
             check_same_settings(path, state["config"], self.facts)
-            checkpoint.restore(path, self.net, self.trainer, self.contexts, self.average)
+            checkpoint.restore(path, self.net, self.trainer, self.contexts, self.average,
+                               self.lookahead)
             self.progress = Progress.from_checkpoint(state)
             self.epoch_log.truncate_after("epoch", self.progress.epoch - 1)
             self.iteration_log.truncate_after("iteration", self.progress.smoothed.iterations)
@@ -239,22 +247,26 @@ class TrainingRun:
                             self.progress.smoothed)
         return checkpoint.save(
             self.folder.checkpoints, epoch, self.net, self.trainer, batch=batch,
-            average=self.average, state=dict(progress.checkpoint_state(), config=self.facts))
+            average=self.average, lookahead=self.lookahead,
+            state=dict(progress.checkpoint_state(), config=self.facts))
 
     def train_one_epoch(self, epoch, stop):
         """Train ``epoch`` from where the run stands (inside it, after a resume); returns
         the accuracy of its batches and the time it started, less the time already spent."""
         first_batch = self.progress.batch if epoch == self.progress.epoch else 0
+        steps = self.steps_in_epoch(epoch)
+        if hasattr(self.net, "start_epoch"):  # airbench trains its whitening bias at first
+            self.net.start_epoch(epoch)
         accuracy = mx.metric.Accuracy()
         if first_batch:
             accuracy.sum_metric, accuracy.num_inst = self.progress.accuracy
         start = time.time() - (self.progress.seconds if first_batch else 0.0)
         terminal = sys.stderr.isatty()
         progress = terminal if self.config.progress is None else self.config.progress
-        bar = tqdm(total=self.iterations_per_epoch, initial=first_batch, desc="epoch %d" % epoch,
+        bar = tqdm(total=steps, initial=first_batch, desc="epoch %d" % epoch,
                    disable=not progress, leave=False, dynamic_ncols=True)
         # off a terminal, unless --no-progress: a plain line every tenth of the epoch
-        plain_every = (max(1, self.iterations_per_epoch // 10)
+        plain_every = (max(1, steps // 10)
                        if self.config.progress is None and not terminal and self.chief else 0)
         for batch, (data, label) in enumerate(
                 self.data.train_batches.batches(epoch, first_batch), first_batch):
@@ -264,15 +276,21 @@ class TrainingRun:
             bar.update()
             if plain_every and (batch + 1) % plain_every == 0:
                 print("epoch %d: batch %d of %d, smoothed loss %.4f, running accuracy %.3f, "
-                      "%.0f s" % (epoch, batch + 1, self.iterations_per_epoch,
-                                  loss, accuracy.get()[1], time.time() - start),
+                      "%.0f s" % (epoch, batch + 1, steps, loss, accuracy.get()[1],
+                                  time.time() - start),
                       file=sys.stderr, flush=True)
-            if stop.received and batch + 1 < self.iterations_per_epoch:
+            if batch + 1 == steps:  # the last epoch of a fractional --num-epochs ends early
+                break
+            if stop.received:
                 bar.close()
                 self.stop_inside_epoch(stop.received, epoch, batch + 1, accuracy,
                                        time.time() - start)
         bar.close()
         return accuracy, start
+
+    def steps_in_epoch(self, epoch):
+        return min(self.iterations_per_epoch,
+                   self.total_steps - epoch * self.iterations_per_epoch)
 
     def step(self, epoch, batch, data, label, accuracy):
         self.step_in_progress = (epoch, batch)
@@ -288,6 +306,8 @@ class TrainingRun:
             clip_grad_norm=self.config.clip_grad_norm)
         if self.average is not None:
             self.average.update()
+        if self.lookahead is not None:
+            self.lookahead.after_step(epoch * self.iterations_per_epoch + batch + 1)
         smoothed = self.progress.smoothed
         if not math.isfinite(batch_loss):
             rate = self.trainer.learning_rate
@@ -348,21 +368,24 @@ class TrainingRun:
                 train_acc = (self.evaluate(self.data.train_split) if self.config.eval_train
                              else running_acc)
                 test_acc = evaluate(self.net, self.data.test_batches, self.contexts)
+                last = epoch + 1 == self.config.epochs_started()
                 test_acc_tta = (evaluate(self.net, self.data.test_batches, self.contexts,
-                                         self.config.tta) if self.config.tta != "none" else "")
+                                         self.config.tta)
+                                if self.config.tta != "none" and (
+                                    self.config.tta_every_epoch or last) else "")
             seconds = time.time() - start
             self.last = dict(epoch=epoch, smoothed_loss=self.progress.smoothed.get(),
                              train_acc=train_acc, running_train_acc=running_acc,
                              test_acc=test_acc, test_acc_tta=test_acc_tta,
                              lr=self.trainer.learning_rate, seconds=seconds,
-                             samples_per_sec=self.iterations_per_epoch
+                             samples_per_sec=self.steps_in_epoch(epoch)
                              * self.config.batch_size / train_seconds)
             self.epoch_log.append(**self.last)  # a resume drops rows its checkpoint lacks
             if self.tensorboard:
                 self.tensorboard.epoch(self.last)
             self.save_checkpoint(epoch + 1, 0, accuracy, 0.0)
             tta = (" (%s TTA %.5f)" % (self.config.tta, test_acc_tta)
-                   if self.config.tta != "none" else "")
+                   if test_acc_tta != "" else "")
             log.info("Epoch %d, Moving Train Avg loss %.5f, Train acc %.5f, Test acc %.5f%s, "
                      "Time consume %.5f s.", epoch, self.progress.smoothed.get(), train_acc,
                      test_acc, tta, seconds)

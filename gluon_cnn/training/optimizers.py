@@ -32,6 +32,9 @@ class NesterovSGD(mx.optimizer.Optimizer):
 
     def update(self, index, weight, grad, state):
         self._update_count(index)
+        param = self.param_dict.get(index)
+        if param is not None and param.lr_mult == 0:
+            return  # frozen (airbench's whitening bias after its epochs): momentum included
         lr, wd = self._get_lr(index), self._get_wd(index)
         step = grad * self.rescale_grad
         if self.clip_gradient:

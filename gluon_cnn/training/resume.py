@@ -36,7 +36,7 @@ def prepare_output(config):
         path, state = require_checkpoint(folder.checkpoints)
         if state["epoch"] >= config.num_epochs:
             raise UserError("nothing to do: %s has trained %d epochs (%s) and --num-epochs is "
-                            "%d; pass a larger --num-epochs to continue it. Nothing was "
+                            "%s; pass a larger --num-epochs to continue it. Nothing was "
                             "written." % (config.out, state["epoch"] + (state["batch"] > 0),
                                           os.path.basename(path), config.num_epochs))
     make_output_folder(config.out)
