@@ -79,3 +79,30 @@ def test_end_to_end_times_both_sides_of_the_loops_own_step(capsys):
     assert "2 rounds of 2 timed steps per side" in out
     assert re.search(r"end to end / bare: \d+\.\d{3}x", out)
     assert len(re.findall(r"rounds: \d+\.\d, \d+\.\d s", out)) == 2
+
+
+def test_five_and_five_pretrains_then_tabulates_three_arms(tmp_path):
+    import json
+    import five_and_five
+    from gluon_cnn.data import CIFAR10_CLASSES
+    from helpers import write_image_folder
+    data = write_image_folder(str(tmp_path / "data"), classes=CIFAR10_CLASSES,
+                              per_class=(6, 2), size=32)
+    out = tmp_path / "study"
+    argv = ["--data-dir", data, "--out", str(out), "--table", str(tmp_path / "table.md"),
+            "--pretrain-epochs", "1", "--epochs", "1", "--per-class", "4", "--batch-size", "4"]
+    five_and_five.main(argv)
+    rows = [line for line in (tmp_path / "table.md").read_text().splitlines()
+            if line.startswith("| `")]
+    assert [row.split("|")[2].strip() for row in rows] == ["pre-trained", "pre-trained",
+                                                            "random"]
+    pretrain = json.load(open(out / "pretrain-first-five" / "config.json"))
+    assert pretrain["class_names"] == list(CIFAR10_CLASSES[:5])
+    finetune = json.load(open(out / "finetune" / "config.json"))
+    assert finetune["class_names"] == list(CIFAR10_CLASSES[5:])
+    assert finetune["pretrained_weights"]["net"] == "cifar_resnet20"
+    assert json.load(open(out / "linear-probe" / "config.json"))["freeze_features"]
+    assert json.load(open(out / "scratch" / "config.json"))["pretrained_weights"] is None
+    before = os.path.getmtime(out / "scratch" / "metrics.csv")
+    five_and_five.main(argv)  # finished runs are read, not trained again
+    assert os.path.getmtime(out / "scratch" / "metrics.csv") == before
