@@ -78,15 +78,15 @@ def main(argv=None):
     rows = run_or_read(base, data_dir=args.data_dir, only_classes=FIRST_FIVE,
                        num_epochs=args.pretrain_epochs, batch_size=128, lr=args.pretrain_lr,
                        warmup_epochs=1, seed=args.seed)
-    lines = ["Pre-training (`%s`): cifar_resnet20 on %s, all training images, %d epochs: test "
-             "accuracy %.4f on their 5,000 test images." % (base, FIRST_FIVE.replace(",", ", "),
-                                                            len(rows),
-                                                            float(rows[-1]["test_acc"])),
+    lines = ["Pre-training (`%s`): cifar_resnet20 on %s, all training images, %d epochs "
+             "(%.1f minutes, epochs summed): test accuracy %.4f on their 5,000 test images."
+             % (base, FIRST_FIVE.replace(",", ", "), len(rows),
+                sum(float(row["seconds"]) for row in rows) / 60, float(rows[-1]["test_acc"])),
              "", "Then %s from %d training images per class, %d epochs each, batch %d, lr %g "
              "(Nesterov, cosine); tested on their 5,000 test images:"
              % (OTHER_FIVE.replace(",", ", "), args.per_class, args.epochs, args.batch_size,
                 args.lr), "",
-             "| run | start | trains | final test acc | best test acc (epoch) | minutes |",
+             "| run | start | trains | final test acc | best test acc (epoch) | minutes (epochs summed) |",
              "|---|---|---|---|---|---|"]
     for arm, settings in ARMS.items():
         folder = os.path.join(args.out, arm)
@@ -100,7 +100,7 @@ def main(argv=None):
             folder, "pre-trained" if settings.get("pretrained") else "random",
             "head only" if settings.get("freeze_features") else "all layers",
             float(rows[-1]["test_acc"]), float(best["test_acc"]), best["epoch"],
-            float(rows[-1]["seconds"]) / 60))
+            sum(float(row["seconds"]) for row in rows) / 60))
     cpus = sorted({read_run_config(os.path.join(args.out, name))["machine"]["cpu"]
                    for name in ["pretrain-first-five"] + list(ARMS)})
     lines += ["", "CPU: %s. Command: `python benchmarks/five_and_five.py --data-dir DIR --out %s`"
