@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from conftest import ROOT
-from gluon_cnn.cli import (bench, export, inspect_run, launch, plot, predict, summary, train,
-                           visualize)
+from gluon_cnn.cli import (bench, export, import_weights, inspect_run, launch, plot, predict,
+                           summary, train, visualize)
 
 pytestmark = pytest.mark.slow  # see pytest.ini
 
@@ -19,7 +19,7 @@ VALUES = ("0", "-1", "nonsense", "")
 NEGATIVE_ALLOWED = {}
 TOOLS = {"train": train, "export": export, "predict": predict, "bench": bench,
          "summary": summary, "plot": plot, "launch": launch, "inspect_run": inspect_run,
-         "visualize": visualize}
+         "visualize": visualize, "import_weights": import_weights}
 
 
 def value_options(module):
@@ -27,6 +27,16 @@ def value_options(module):
     parser = module.build_parser()
     return [action.option_strings[-1] for action in parser._actions
             if action.option_strings and action.nargs is None and action.dest != "help"]
+
+
+WEIGHTS = "resnet18.safetensors"  # written into the sweep's folder for import_weights
+
+
+def write_resnet18_weights(path):
+    from safetensors.torch import save_file
+    from torch_models import import_torchvision
+    model = import_torchvision().models.resnet18(num_classes=10)
+    save_file({name: tensor.contiguous() for name, tensor in model.state_dict().items()}, path)
 
 
 def base_arguments(tool, run, image, case):
@@ -45,6 +55,7 @@ def base_arguments(tool, run, image, case):
         "launch": ["-n", "1", "-s", "1", "--timeout", "60"],
         "inspect_run": [run, "--out", "inspect%d" % case],
         "visualize": ["--net", "lenet5", "--image", image, "--out", "vis%d" % case],
+        "import_weights": [WEIGHTS, "--net", "resnet18", "--out", "imported%d/" % case],
     }[tool]
 
 
@@ -76,6 +87,8 @@ def sweep_cases(tool, run, image):
 @pytest.mark.parametrize("tool", sorted(TOOLS))
 def test_every_flag_with_bad_values_gives_one_line_or_runs(tool, finished_run, tmp_path):
     cases = sweep_cases(tool, str(finished_run.run), finished_run.image)
+    if tool == "import_weights":
+        write_resnet18_weights(str(tmp_path / WEIGHTS))
     cases_file = tmp_path / "cases.json"
     cases_file.write_text(json.dumps(cases))
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "sweep_driver.py"),

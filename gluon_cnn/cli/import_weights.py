@@ -54,6 +54,8 @@ def main(argv=None):
         raise UserError("--center-crop is a share of the shorter side: above 0 and at most 1; "
                         "got %s." % args.center_crop)
     class_names = read_class_names(args.class_names) if args.class_names else None
+    if not args.out:
+        raise UserError("--out is empty; give a prefix or a folder for the export.")
     prefix = args.out
     if os.path.isdir(prefix) or prefix.endswith(("/", os.sep)):
         os.makedirs(prefix, exist_ok=True)
