@@ -154,11 +154,16 @@ class OutputRangeCollector:
         self.min_max_dict = {}
         self.unreadable = collections.Counter()
 
+    def read(self, name, handle):
+        """The output ``name`` behind the monitor's ``handle``, as numpy; MXNetError where
+        MXNet cannot read oneDNN's layout."""
+        return mx.nd.NDArray(ctypes.cast(handle, mx.base.NDArrayHandle),
+                             writable=False).asnumpy()
+
     def collect(self, name, handle):
         name = mx.base.py_str(name)
         try:
-            values = mx.nd.NDArray(ctypes.cast(handle, mx.base.NDArrayHandle),
-                                   writable=False).asnumpy()
+            values = self.read(name, handle)
         except mx.base.MXNetError:
             self.unreadable[name] += 1
             return
