@@ -101,7 +101,9 @@ def test_five_and_five_pretrains_then_tabulates_three_arms(tmp_path):
                               per_class=(6, 2), size=32)
     out = tmp_path / "study"
     argv = ["--data-dir", data, "--out", str(out), "--table", str(tmp_path / "table.md"),
-            "--pretrain-epochs", "1", "--epochs", "1", "--per-class", "4", "--batch-size", "4"]
+            "--net", "lenet5", "--pretrain-epochs", "1", "--pretrain-batch-size", "8",
+            "--epochs", "1",
+            "--per-class", "4", "--batch-size", "4"]
     five_and_five.main(argv)
     rows = [line for line in (tmp_path / "table.md").read_text().splitlines()
             if line.startswith("| `")]
@@ -111,7 +113,7 @@ def test_five_and_five_pretrains_then_tabulates_three_arms(tmp_path):
     assert pretrain["class_names"] == list(CIFAR10_CLASSES[:5])
     finetune = json.load(open(out / "finetune" / "config.json"))
     assert finetune["class_names"] == list(CIFAR10_CLASSES[5:])
-    assert finetune["pretrained_weights"]["net"] == "cifar_resnet20"
+    assert finetune["pretrained_weights"]["net"] == "lenet5"
     assert json.load(open(out / "linear-probe" / "config.json"))["freeze_features"]
     assert json.load(open(out / "scratch" / "config.json"))["pretrained_weights"] is None
     before = os.path.getmtime(out / "scratch" / "metrics.csv")

@@ -141,7 +141,7 @@ class TrainConfig:
                 raise UserError("%s must be one of %s; got '%s'." % (flag, ", ".join(choices),
                                                                     value))
         if self.warmup_epochs >= self.num_epochs:
-            raise UserError("--warmup-epochs (%d) must be fewer than --num-epochs (%d): the "
+            raise UserError("--warmup-epochs (%s) must be fewer than --num-epochs (%s): the "
                             "schedule starts after the warm-up." % (self.warmup_epochs,
                                                                     self.num_epochs))
         if not 0 < self.lr_decay <= 1:
