@@ -1,13 +1,17 @@
 """Importing torchvision's and timm's weights: every importable network gives torch's outputs.
 
 Each reference network is built by torchvision (or timm) with random weights and random batch
-norm statistics, saved as .safetensors and as .pth, imported into our export, run from the
-export with no model code, and compared with torch's output on the same batch (normalized the
-ImageNet way, which the export does inside its graph).
+norm statistics, imported, and compared with torch's output on the same batch (normalized the ImageNet way, which the import puts inside the graph). One network of
+each family and block kind (``ROUND_TRIP``) goes the whole way: saved as .safetensors and as
+.pth (read to the same tensors), written as our export and run from it with no model code.
+Reading files and exporting do not depend on the network, and for the deeper VGGs and
+ResNets each of those steps moves another 0.2 to 0.6 GB, so their state dicts go to the
+import in memory, as the readers return them.
 """
 import json
 import os
 
+import mxnet as mx
 import numpy as np
 import pytest
 import torch
@@ -32,6 +36,7 @@ REFERENCES = {
     "resnet101_v1_5": ("torchvision", "resnet101", 64),
     "resnet152_v1_5": ("torchvision", "resnet152", 64),
 }
+ROUND_TRIP = {"alexnet_owt", "vgg11", "vgg11_bn", "resnet18", "resnet50_v1_5"}
 # timm names its VGG head differently (FC layers as 7x7 and 1x1 convolutions)
 TIMM_REFERENCES = {"vgg11_bn": ("timm", "vgg11_bn", 224), "resnet50_v1_5": ("timm", "resnet50", 64)}
 MEAN = np.array(torch_weights.IMAGENET_MEAN, dtype=np.float32).reshape(1, 3, 1, 1)
@@ -56,21 +61,27 @@ def save_both_ways(model, folder):
     return safetensors_file, pth_file
 
 
-def check_import_matches(net_name, library, name, size, folder):
+def check_import_matches(net_name, library, name, size, folder, round_trip=True):
     model = reference_model(library, name)
-    safetensors_file, pth_file = save_both_ways(model, folder)
-    # the .pth path reads exactly the tensors the .safetensors path does
-    from_pth = torch_weights.read_state_dict(pth_file)
-    from_safetensors = torch_weights.read_state_dict(safetensors_file)
-    assert sorted(from_pth) == sorted(from_safetensors)
-    assert all(np.array_equal(from_pth[key], array) for key, array in from_safetensors.items())
-    prefix = os.path.join(folder, net_name)
-    torch_weights.import_weights(net_name, safetensors_file, prefix, image_size=size)
     batch = np.random.RandomState(1).rand(2, 3, size, size).astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy((batch - MEAN) / STD)).numpy()
-    predictor, _ = deploy.load_predictor(prefix)
-    got = predictor(batch)
+    if round_trip:
+        safetensors_file, pth_file = save_both_ways(model, folder)
+        # the .pth path reads exactly the tensors the .safetensors path does
+        from_pth = torch_weights.read_state_dict(pth_file)
+        from_safetensors = torch_weights.read_state_dict(safetensors_file)
+        assert sorted(from_pth) == sorted(from_safetensors)
+        assert all(np.array_equal(from_pth[key], array)
+                   for key, array in from_safetensors.items())
+        prefix = os.path.join(folder, net_name)
+        torch_weights.import_weights(net_name, safetensors_file, prefix, image_size=size)
+        predictor, _ = deploy.load_predictor(prefix)
+        got = predictor(batch)
+    else:  # the state dict as the readers return it, without the file
+        state = {key: tensor.numpy() for key, tensor in model.state_dict().items()}
+        net, _ = torch_weights.build_imported(net_name, state, image_size=size)
+        got = net(mx.nd.array(batch)).asnumpy()
     assert got.shape == expected.shape == (2, 1000)
     assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
 
@@ -85,12 +96,14 @@ def test_every_importable_network_has_a_reference():
 
 @pytest.mark.parametrize("net_name", sorted(REFERENCES))
 def test_torchvision_weights_import_exactly(net_name, tmp_path):
-    check_import_matches(net_name, *REFERENCES[net_name], str(tmp_path))
+    check_import_matches(net_name, *REFERENCES[net_name], str(tmp_path),
+                         round_trip=net_name in ROUND_TRIP)
 
 
 @pytest.mark.parametrize("net_name", sorted(TIMM_REFERENCES))
 def test_timm_weights_import_exactly(net_name, tmp_path):
-    check_import_matches(net_name, *TIMM_REFERENCES[net_name], str(tmp_path))
+    check_import_matches(net_name, *TIMM_REFERENCES[net_name], str(tmp_path),
+                         round_trip=net_name in ROUND_TRIP and net_name != "vgg11_bn")
 
 
 def test_the_export_carries_the_preprocessing_the_weights_expect(tmp_path):
