@@ -1,8 +1,9 @@
 """Importing torchvision's and timm's weights: every importable network gives torch's outputs.
 
 Each reference network is built by torchvision (or timm) with random weights and random batch
-norm statistics, imported, and compared with torch's output on the same batch (normalized the ImageNet way, which the import puts inside the graph). One network of
-each family and block kind (``ROUND_TRIP``) goes the whole way: saved as .safetensors and as
+norm statistics, imported, and compared with torch's output on the same batch (normalized the
+ImageNet way, which the import puts inside the graph). One network of each family and block
+kind (``ROUND_TRIP``) goes the whole way: saved as .safetensors and as
 .pth (read to the same tensors), written as our export and run from it with no model code.
 Reading files and exporting do not depend on the network, and for the deeper VGGs and
 ResNets each of those steps moves another 0.2 to 0.6 GB, so their state dicts go to the
