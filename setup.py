@@ -18,8 +18,8 @@ Why the pins (the one place they are explained; README "Installation" repeats it
   gluoncv 0.10.5 refuses to import beside torch >= 2, which ``gluon_cnn/_gluoncv_lr.py``
   works around.
 - ONNX (optional ``.[onnx]``): onnx 1.17.0 and onnxruntime 1.32.0 both declare no upper
-  bound on numpy and run with numpy 1.23.5 (``tests/test_onnx.py`` checks every zoo network
-  through them); older onnxruntime releases for Python 3.11 (1.15, 1.16) demand
+  bound on numpy and run with numpy 1.23.5 (``tests/test_onnx.py`` checks every kind of zoo
+  network through them); older onnxruntime releases for Python 3.11 (1.15, 1.16) demand
   numpy >= 1.24.2 and would break ``import mxnet``, so the versions are pinned exactly.
 """
 from setuptools import find_packages, setup

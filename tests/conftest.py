@@ -31,9 +31,12 @@ def seeded():
 
 # The zoo for the tests that run every network end to end (export, ONNX): a network whose
 # layer types and code path another one shares is stood for by it there (the deeper CIFAR
-# ResNets by cifar_resnet20, the torchvision layouts by alexnet and resnet50); the shape and
-# parameter-count tests still take every network.
+# ResNets by cifar_resnet20, the deeper VGGs by vgg11 and vgg11_bn, ResNet-101 and -152 by
+# ResNet-50, the torchvision layouts by alexnet and resnet50); the shape and parameter-count
+# tests still take every network.
 SAME_PATH_AS_ANOTHER = ("cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110",
+                        "vgg13", "vgg16", "vgg19", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+                        "resnet101", "resnet152",
                         "alexnet_owt", "resnet50_v1_5", "resnet101_v1_5", "resnet152_v1_5")
 ROUNDTRIP_ZOO = [name for name in gluon_cnn.list_models() if name not in SAME_PATH_AS_ANOTHER]
 

@@ -1,4 +1,5 @@
-"""ONNX export (mx.onnx) checked against onnxruntime for every network of the zoo."""
+"""ONNX export (mx.onnx) checked against onnxruntime for every kind of network in the zoo
+(``conftest.ROUNDTRIP_ZOO``)."""
 import os
 
 import cv2
