@@ -12,6 +12,11 @@ oneDNN's verbose log, which times every oneDNN primitive, the layout reorders MX
 inserts between operators included.
 
     python benchmarks/profile_step.py [--rounds 3] [--json results/bench/profile_step.json]
+
+``--net`` profiles another zoo network's step the same way, MXNet alone (the PyTorch side is
+compare_pytorch.py's GoogLeNet only), e.g. the CPU speedrun's::
+
+    python benchmarks/profile_step.py --net airbench94 --batch-size 1024 --image-size 32
 """
 import argparse
 import collections
@@ -28,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_pytorch import torch_googlenet  # noqa: E402
 
 CATEGORIES = ["convolution forward", "convolution backward", "ReLU forward", "ReLU backward",
+              "GELU forward", "GELU backward", "batch norm forward", "batch norm backward",
               "pooling forward", "pooling backward", "concat forward and backward",
               "gradient sums at branch points", "zero fills", "optimizer update",
               "everything else"]
@@ -37,7 +43,10 @@ MXNET_OPERATORS = {
     "Pooling": "pooling forward", "_backward_Pooling": "pooling backward",
     "Concat": "concat forward and backward", "_backward_Concat": "concat forward and backward",
     "add_n": "gradient sums at branch points", "_zeros_without_dtype": "zero fills",
-    "multi_sgd_update": "optimizer update", "sgd_update": "optimizer update"}
+    "multi_sgd_update": "optimizer update", "sgd_update": "optimizer update",
+    # MXNet's GELU is its LeakyReLU operator with act_type "gelu"
+    "LeakyReLU": "GELU forward", "_backward_LeakyReLU": "GELU backward",
+    "BatchNorm": "batch norm forward", "_backward_BatchNorm": "batch norm backward"}
 # Engine bookkeeping, not computation: WaitForVar is the time a reader waited.
 MXNET_IGNORED = {"WaitForVar", "DeleteVariable"}
 TORCH_OPERATORS = {
@@ -53,14 +62,14 @@ TORCH_OPERATORS = {
 OPTIMIZER_RANGE = "optimizer update"
 
 
-def run_mxnet_steps(batch, size, steps, warmup, start, stop):
+def run_mxnet_steps(net, batch, size, steps, warmup, start, stop):
     """Builds the MXNet step, warms it up, then runs ``steps`` of it between start() and
     stop()."""
     sys.path.insert(0, ROOT)
     import gluon_cnn  # noqa: F401  (thread defaults before mxnet loads)
     import mxnet as mx
     from gluon_cnn.bench import Workload
-    work = Workload("googlenet", batch, size)
+    work = Workload(net, batch, size)
     for _ in range(warmup):
         work.train_step()
     mx.nd.waitall()
@@ -71,13 +80,13 @@ def run_mxnet_steps(batch, size, steps, warmup, start, stop):
     stop()
 
 
-def profile_mxnet(batch, size, steps, warmup):
+def profile_mxnet(net, batch, size, steps, warmup):
     sys.path.insert(0, ROOT)
     import gluon_cnn  # noqa: F401
     from mxnet import profiler
     profiler.set_config(profile_symbolic=True, profile_imperative=True, aggregate_stats=True,
                         filename=os.path.join(os.environ["PROFILE_DIR"], "mxnet.json"))
-    run_mxnet_steps(batch, size, steps, warmup, lambda: profiler.set_state("run"),
+    run_mxnet_steps(net, batch, size, steps, warmup, lambda: profiler.set_state("run"),
                     lambda: profiler.set_state("stop"))
     operators = json.loads(profiler.dumps(format="json"))["Time"]["operator"]
     totals = collections.Counter()
@@ -87,14 +96,14 @@ def profile_mxnet(batch, size, steps, warmup):
     return dict(totals)
 
 
-def onednn_log_mxnet(batch, size, steps, warmup):
+def onednn_log_mxnet(net, batch, size, steps, warmup):
     """Runs the step with oneDNN's verbose log on; prints a marker before the timed steps."""
     libc = ctypes.CDLL(None)
 
     def mark():
         libc.fflush(None)  # oneDNN writes its log through C's buffered stdout
         print("TIMED STEPS", flush=True)
-    run_mxnet_steps(batch, size, steps, warmup, mark, lambda: libc.fflush(None))
+    run_mxnet_steps(net, batch, size, steps, warmup, mark, lambda: libc.fflush(None))
 
 
 def reorder_kind(memory_descriptors):
@@ -122,7 +131,7 @@ def summarize_onednn_log(text, steps):
     return {key: {"ms": totals[key], "calls": round(calls[key])} for key in totals}
 
 
-def profile_torch(batch, size, steps, warmup):
+def profile_torch(net, batch, size, steps, warmup):
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
     model = torch_googlenet().to(memory_format=torch.channels_last).train()
@@ -162,7 +171,7 @@ def median_by_key(dicts):
 
 def run_child(args, framework, extra_env=None):
     command = [sys.executable, os.path.abspath(__file__), "--child", framework,
-               "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
+               "--net", args.net, "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
                "--steps", str(args.steps), "--warmup", str(args.warmup)]
     done = subprocess.run(command, capture_output=True, text=True, check=True,
                           env=dict(os.environ, **(extra_env or {})))
@@ -171,6 +180,8 @@ def run_child(args, framework, extra_env=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--net", default="googlenet",
+                        help="zoo network (PyTorch beside it for googlenet only)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per framework")
@@ -179,7 +190,8 @@ def main():
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", choices=("mxnet", "onednn", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    shape = (args.batch_size, args.image_size, args.steps, args.warmup)
+    shape = (args.net, args.batch_size, args.image_size, args.steps, args.warmup)
+    with_torch = args.net == "googlenet"
     if args.child == "mxnet":
         print(json.dumps(profile_mxnet(*shape)))
         return
@@ -196,23 +208,28 @@ def main():
             rounds["mxnet"].append(json.loads(run_child(
                 args, "mxnet", {"MXNET_EXEC_BULK_EXEC_TRAIN": "0",
                                 "PROFILE_DIR": scratch}).splitlines()[-1]))
-        rounds["torch"].append(json.loads(run_child(args, "torch").splitlines()[-1]))
+        if with_torch:
+            rounds["torch"].append(json.loads(run_child(args, "torch").splitlines()[-1]))
         rounds["onednn"].append(summarize_onednn_log(
             run_child(args, "onednn", {"DNNL_VERBOSE": "1"}), args.steps))
-    mxnet, torch = median_by_key(rounds["mxnet"]), median_by_key(rounds["torch"])
+    mxnet = median_by_key(rounds["mxnet"])
+    torch = median_by_key(rounds["torch"]) if with_torch else {}
     onednn_ms = median_by_key([{key: figures["ms"] for key, figures in log.items()}
                                for log in rounds["onednn"]])
     onednn = {key: {"ms": ms, "calls": rounds["onednn"][0][key]["calls"]}
               for key, ms in onednn_ms.items()}
 
-    print("googlenet (the Gluon tutorial), batch %d, %d px, training step: milliseconds per "
-          "step, medians of %d rounds of %d profiled steps" % (
-              args.batch_size, args.image_size, args.rounds, args.steps))
-    print("%-40s %9s %9s" % ("operators", "MXNet", "PyTorch"))
+    print("%s, batch %d, %d px, training step: milliseconds per step, medians of %d rounds "
+          "of %d profiled steps" % (args.net + (" (the Gluon tutorial)" if with_torch else ""),
+                                    args.batch_size, args.image_size, args.rounds, args.steps))
+    columns = ("MXNet", "PyTorch") if with_torch else ("MXNet",)
+    print("%-40s" % "operators" + "".join(" %9s" % column for column in columns))
     for category in CATEGORIES:
-        print("%-40s %9.1f %9.1f" % (category, mxnet.get(category, 0.0),
-                                     torch.get(category, 0.0)))
-    print("%-40s %9.1f %9.1f" % ("sum", sum(mxnet.values()), sum(torch.values())))
+        figures = (mxnet.get(category, 0.0), torch.get(category, 0.0))[:len(columns)]
+        if any(figures):
+            print("%-40s" % category + "".join(" %9.1f" % figure for figure in figures))
+    sums = (sum(mxnet.values()), sum(torch.values()))[:len(columns)]
+    print("%-40s" % "sum" + "".join(" %9.1f" % figure for figure in sums))
     print("\nMXNet's oneDNN primitives in the same step (oneDNN verbose log; the MXNet "
           "operators above include them):")
     print("%-58s %9s %7s" % ("primitive", "ms/step", "calls"))
@@ -221,8 +238,8 @@ def main():
     print("%-58s %9.1f" % ("sum", sum(figures["ms"] for figures in onednn.values())))
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"mxnet_ms": mxnet, "torch_ms": torch, "mxnet_onednn": onednn,
-                       "rounds": rounds,
+            json.dump({"net": args.net, "mxnet_ms": mxnet, "torch_ms": torch,
+                       "mxnet_onednn": onednn, "rounds": rounds,
                        "batch_size": args.batch_size, "image_size": args.image_size,
                        "steps": args.steps}, handle, indent=1)
 
