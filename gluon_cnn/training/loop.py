@@ -77,13 +77,21 @@ def _run_phases(config, placement):
     weights = read_pretrained(config.pretrained) if config.pretrained else None
     if weights:  # the weights' normalization, before the data's statistics are computed
         config = settings_for(config, weights)
-    run = TrainingRun(config, load_data(config, placement.rank, placement.workers), placement,
-                      weights)
+    started = time.time()
+    data = load_data(config, placement.rank, placement.workers)
+    loaded = time.time()
+    log.info("data in memory in %.1f s", loaded - started)
+    run = TrainingRun(config, data, placement, weights)
     run.resume_or_start()
+    first_step = time.time()
+    log.info("network built and initialized in %.1f s", first_step - loaded)
     with StopSignals() as stop, run.stuck_step_watch():
         for epoch in range(run.progress.epoch, config.epochs_started()):
             accuracy, start = run.train_one_epoch(epoch, stop)  # train
             run.end_epoch(epoch, accuracy, start, stop)  # evaluate, log, checkpoint, stop?
+    # the speed figure of a whole run (a resumed run: of this process's part of it)
+    log.info("%s: %.1f s from the first step to the final evaluation",
+             "this process, resumed" if config.resume else "training", time.time() - first_step)
     return run.finish()
 
 
