@@ -91,8 +91,30 @@ def test_listing_shows_every_recipe_with_its_result(tmp_path, monkeypatch, run_t
     (folder / "train.log").write_text("# 2026 cmd\n# machine: Some CPU, 2 cores usable; x\n")
     monkeypatch.setattr("gluon_cnn.recipes.PROJECT_ROOT", str(tmp_path))
     line = measured_result("results/run").line()
-    assert line == ("results/run: cifar_resnet20, test accuracy 0.7500, 0.8000 with TTA after "
+    assert line == ("results/run: cifar_resnet20, test accuracy 0.7500 (0.8000 with TTA) after "
                     "2 epochs, 1.5 h, Some CPU, 2 cores usable (in progress: 2 of 4 epochs)")
+
+
+def test_a_folder_of_seeded_runs_is_listed_as_their_mean(tmp_path, monkeypatch):
+    def seeded_run(name, accuracies, seconds, cpu, num_epochs=1.5):
+        folder = tmp_path / "results" / "study" / name
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"net": "airbench94",
+                                                        "num_epochs": num_epochs}))
+        rows = "".join("%d,%s,%s,%s\n" % (epoch, test, seconds, tta)
+                       for epoch, (test, tta) in enumerate(accuracies))
+        (folder / "metrics.csv").write_text("epoch,test_acc,seconds,test_acc_tta\n" + rows)
+        (folder / "train.log").write_text("# 2026 cmd\n# machine: %s; Python\n" % cpu)
+
+    seeded_run("seed-0", [(0.5, ""), (0.90, 0.92)], 600, "CPU A")
+    seeded_run("seed-1", [(0.5, ""), (0.94, 0.95)], 900, "CPU B")
+    seeded_run("seed-2", [(0.5, "")], 600, "CPU A", num_epochs=3)  # unfinished: left out
+    monkeypatch.setattr("gluon_cnn.recipes.PROJECT_ROOT", str(tmp_path))
+    result = measured_result("results/study")
+    assert (result.runs, result.epochs_done) == (2, 1.5)
+    assert result.accuracy() == "0.9200 (0.9350 with TTA), mean of 2 seeded runs"
+    assert result.wall_time() == "longest run 30 min"  # two 900 s epochs
+    assert result.cpu == "CPU A; CPU B"
 
 
 def test_unknown_recipe_is_one_line(run_tool):

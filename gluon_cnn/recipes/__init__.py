@@ -47,24 +47,53 @@ def load_recipe(name):
 class MeasuredResult:
     run: str
     net: str
-    epochs_done: int
-    epochs_planned: int
+    epochs_done: float
+    epochs_planned: float
     test_acc: float
     test_acc_tta: float  # None without test-time augmentation
-    hours: float  # the epochs' wall time added up (logged seconds)
+    hours: float  # the epochs' wall time added up (logged seconds); of the slowest run
     cpu: str  # the CPUs its pieces ran on
+    runs: int = 1  # a folder of seeded runs: how many; the accuracies are their means
+
+    @property
+    def finished(self):
+        return self.epochs_done >= self.epochs_planned
+
+    def accuracy(self):
+        """"0.9123", with its TTA figure and, for several runs, that it is their mean."""
+        text = "%.4f" % self.test_acc + (" (%.4f with TTA)" % self.test_acc_tta
+                                         if self.test_acc_tta is not None else "")
+        return text + (", mean of %d seeded runs" % self.runs if self.runs > 1 else "")
+
+    def epochs(self):
+        done = "%g" % self.epochs_done
+        return done if self.finished else "%s of %g so far" % (done, self.epochs_planned)
+
+    def wall_time(self):
+        longest = "longest run " if self.runs > 1 else ""
+        return longest + ("%.1f h" % self.hours if self.hours >= 1 else
+                          "%.0f min" % (self.hours * 60))
 
     def line(self):
-        tta = ", %.4f with TTA" % self.test_acc_tta if self.test_acc_tta is not None else ""
-        state = ("" if self.epochs_done >= self.epochs_planned
-                 else " (in progress: %d of %d epochs)" % (self.epochs_done, self.epochs_planned))
-        return ("%s: %s, test accuracy %.4f%s after %d epochs, %.1f h, %s%s"
-                % (self.run, self.net, self.test_acc, tta, self.epochs_done, self.hours,
+        state = ("" if self.finished else " (in progress: %g of %g epochs)"
+                 % (self.epochs_done, self.epochs_planned))
+        return ("%s: %s, test accuracy %s after %g epochs, %s, %s%s"
+                % (self.run, self.net, self.accuracy(), self.epochs_done, self.wall_time(),
                    self.cpu, state))
 
 
 def measured_result(run_folder):
-    """What a run folder's config.json and metrics.csv say; None where it has no epoch."""
+    """What a run folder's config.json and metrics.csv say, or, for a folder of finished
+    seeded runs (``seed-*/``, benchmarks/recipe_study.py's), their means; None where there
+    is no epoch."""
+    folder = os.path.join(PROJECT_ROOT, run_folder)
+    if not os.path.isfile(os.path.join(folder, "metrics.csv")) and os.path.isdir(folder):
+        return _mean_of_runs(run_folder, sorted(
+            name for name in os.listdir(folder) if name.startswith("seed-")))
+    return _one_run(run_folder)
+
+
+def _one_run(run_folder):
     folder = os.path.join(PROJECT_ROOT, run_folder)
     metrics = os.path.join(folder, "metrics.csv")
     if not os.path.isfile(metrics):
@@ -76,10 +105,29 @@ def measured_result(run_folder):
         config = json.load(handle)
     last = rows[-1]
     tta = last.get("test_acc_tta") or None
-    return MeasuredResult(run_folder, config["net"], len(rows), config["num_epochs"],
+    # a fractional --num-epochs (airbench's 9.9) ends inside its last logged epoch
+    done = min(len(rows), config["num_epochs"])
+    return MeasuredResult(run_folder, config["net"], done, config["num_epochs"],
                           float(last["test_acc"]), float(tta) if tta else None,
                           sum(float(row["seconds"]) for row in rows) / 3600.0,
                           "; ".join(machines_of(folder)) or "CPU not recorded")
+
+
+def _mean_of_runs(run_folder, names):
+    results = [_one_run(os.path.join(run_folder, name)) for name in names]
+    results = [result for result in results if result is not None and result.finished]
+    if not results:
+        return None
+    with_tta = [result.test_acc_tta for result in results if result.test_acc_tta is not None]
+    cpus = []
+    for result in results:
+        cpus += [cpu for cpu in result.cpu.split("; ") if cpu not in cpus]
+    return MeasuredResult(run_folder, results[0].net, results[0].epochs_done,
+                          results[0].epochs_planned,
+                          sum(result.test_acc for result in results) / len(results),
+                          sum(with_tta) / len(with_tta) if len(with_tta) == len(results)
+                          else None, max(result.hours for result in results), "; ".join(cpus),
+                          runs=len(results))
 
 
 def machines_of(folder):
@@ -111,7 +159,6 @@ def describe_recipes():
     return "\n".join(lines).rstrip()
 
 
-
 def recipes_table():
     """The README's "Recipes and results" table: one row per measured run of a recipe."""
     rows = ["| network | recipe | epochs | test accuracy | wall time | CPU |",
@@ -121,11 +168,7 @@ def recipes_table():
             result = measured_result(run)
             if result is None:
                 continue
-            accuracy = "%.4f" % result.test_acc + (
-                " (%.4f with TTA)" % result.test_acc_tta if result.test_acc_tta is not None
-                else "")
-            epochs = ("%d" % result.epochs_done if result.epochs_done >= result.epochs_planned
-                      else "%d of %d so far" % (result.epochs_done, result.epochs_planned))
-            rows.append("| `%s` | `%s` | %s | %s | %.1f h | %s |" % (
-                result.net, name, epochs, accuracy, result.hours, result.cpu))
+            rows.append("| `%s` | `%s` | %s | %s | %s | %s |" % (
+                result.net, name, result.epochs(), result.accuracy(), result.wall_time(),
+                result.cpu))
     return "\n".join(rows)
