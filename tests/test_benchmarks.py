@@ -1,6 +1,7 @@
 """The benchmark scripts' own logic: parsing, tables, and short runs on tiny settings.
 Their figures need an idle machine (and PyTorch for some), so they are run by hand; nothing
 here times anything."""
+import json
 import os
 import re
 import sys
@@ -58,6 +59,59 @@ def test_seed_study_runs_reads_and_tabulates_each_variant(tmp_path):
     assert (unfinished / "metrics.csv").exists()
     with pytest.raises(seed_study.UserError, match="--variant takes baseline"):
         seed_study.parse_variant("momentum=0.9")
+
+
+def test_recipe_study_trains_each_seed_once_and_tabulates_variants(tmp_path):
+    import recipe_study
+    from helpers import write_image_folder
+    data = write_image_folder(str(tmp_path / "data"), per_class=(12, 4), size=32)
+    out = tmp_path / "study"
+    argv = ["--recipe", "airbench94", "--data-dir", data, "--seeds", "0", "1",
+            "--flags", "--num-epochs 3 --batch-size 8 --no-progress",
+            "--variant", "baseline", "--variant", "no-tta: --tta none",
+            "--out", str(out), "--table", str(tmp_path / "table.md")]
+    recipe_study.main(argv)
+    text = (tmp_path / "table.md").read_text()
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| no-tta | ")]
+    assert len(rows) == 3  # two runs and the summary
+    assert rows[0][3] == "-" and re.fullmatch(r"0\.\d{4}", rows[0][2])  # no TTA figure
+    baseline = [line for line in text.splitlines() if line.startswith("| baseline | 0 |")][0]
+    assert re.search(r"\| 0\.\d{4} \| 0\.\d{4} \| [\d.]+ min \| \d+ s \|", baseline)
+    config = json.loads((out / "no-tta" / "seed-1" / "config.json").read_text())
+    assert (config["seed"], config["tta"], config["num_epochs"]) == (1, "none", 3)
+    # a second call reads the finished runs instead of training them again
+    before = os.path.getmtime(out / "seed-0" / "metrics.csv")
+    recipe_study.main(argv)
+    assert os.path.getmtime(out / "seed-0" / "metrics.csv") == before
+    for bad in ("no tta: --tta none", "no-tta --tta none", "baseline: --tta none"):
+        with pytest.raises(recipe_study.UserError, match="--variant takes"):
+            recipe_study.parse_variant(bad)
+    for bad in (["jpeg=0"], ["jpeg=75", "jpeg-shift=8"], ["jpeg-shift=4"], ["jpeg=high"]):
+        with pytest.raises(recipe_study.UserError, match="jpeg"):
+            recipe_study.split_jpeg(bad)
+    assert recipe_study.split_jpeg(["--tta", "none", "jpeg=75", "jpeg-shift=4"]) == (
+        ["--tta", "none"], 75, 4)
+
+
+def test_a_jpeg_generation_on_a_shifted_grid_loses_what_an_aligned_one_does_not(tmp_path):
+    import cv2
+    import numpy as np
+    from seed_study import reencoded_copy
+    rng = np.random.RandomState(0)
+    smooth = cv2.GaussianBlur(rng.randint(0, 256, (32, 32, 3)).astype(np.uint8), (5, 5), 1.5)
+    os.makedirs(tmp_path / "data" / "train" / "cat")
+    cv2.imwrite(str(tmp_path / "data" / "train" / "cat" / "0.jpg"), smooth,
+                [cv2.IMWRITE_JPEG_QUALITY, 75])
+    first = cv2.imread(str(tmp_path / "data" / "train" / "cat" / "0.jpg")).astype(float)
+
+    def rmse(folder, name):
+        image = cv2.imread(os.path.join(folder, "train", "cat", name))
+        assert image.shape == (32, 32, 3)
+        return np.sqrt(((image.astype(float) - first) ** 2).mean())
+
+    aligned = reencoded_copy(str(tmp_path / "data"), 75, str(tmp_path / "aligned"))
+    shifted = reencoded_copy(str(tmp_path / "data"), 75, str(tmp_path / "shifted"), shift=4)
+    assert rmse(aligned, "0.jpg") < 1.5 < 3 * rmse(aligned, "0.jpg") < rmse(shifted, "0.png")
 
 
 def test_plateau_exit_is_the_first_iteration_below_2_20(tmp_path):
