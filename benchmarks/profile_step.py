@@ -219,9 +219,14 @@ def main():
     onednn = {key: {"ms": ms, "calls": rounds["onednn"][0][key]["calls"]}
               for key, ms in onednn_ms.items()}
 
+    sys.path.insert(0, ROOT)
+    from gluon_cnn._env import describe_cpu  # here: the children must not load MXNet early
+    cpu = describe_cpu()
     print("%s, batch %d, %d px, training step: milliseconds per step, medians of %d rounds "
-          "of %d profiled steps" % (args.net + (" (the Gluon tutorial)" if with_torch else ""),
-                                    args.batch_size, args.image_size, args.rounds, args.steps))
+          "of %d profiled steps; %s, OMP_NUM_THREADS=%s" % (
+              args.net + (" (the Gluon tutorial)" if with_torch else ""), args.batch_size,
+              args.image_size, args.rounds, args.steps, cpu,
+              os.environ.get("OMP_NUM_THREADS", "unset")))
     columns = ("MXNet", "PyTorch") if with_torch else ("MXNet",)
     print("%-40s" % "operators" + "".join(" %9s" % column for column in columns))
     for category in CATEGORIES:
@@ -238,7 +243,7 @@ def main():
     print("%-58s %9.1f" % ("sum", sum(figures["ms"] for figures in onednn.values())))
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"net": args.net, "mxnet_ms": mxnet, "torch_ms": torch,
+            json.dump({"net": args.net, "cpu": cpu, "mxnet_ms": mxnet, "torch_ms": torch,
                        "mxnet_onednn": onednn, "rounds": rounds,
                        "batch_size": args.batch_size, "image_size": args.image_size,
                        "steps": args.steps}, handle, indent=1)
