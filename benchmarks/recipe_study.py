@@ -37,7 +37,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-from seed_study import reencoded_copy  # noqa: E402
+from seed_study import print_table, reencoded_copy  # noqa: E402
 
 from gluon_cnn.cli import run_main  # noqa: E402
 from gluon_cnn.csvlog import read_csv  # noqa: E402
@@ -216,11 +216,7 @@ def main(argv=None):
         results[name] = rows
     command = "python benchmarks/recipe_study.py " + " ".join(
         shlex.quote(part) for part in (sys.argv[1:] if argv is None else argv))
-    text = table(args.recipe, results, command)
-    print(text)
-    if args.table:
-        with open(args.table, "w") as handle:
-            handle.write(text)
+    print_table(table(args.recipe, results, command), args.table)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,14 @@ def reencoded_copy(data_dir, quality, folder, shift=0):
     return folder
 
 
+def print_table(text, path=None):
+    """A study's Markdown table on the screen, and in ``path`` when one is given."""
+    print(text)
+    if path:
+        with open(path, "w") as handle:
+            handle.write(text)
+
+
 def run_one(args, settings, seed, folder):
     """Train (or continue, or just read) one first epoch; returns its figures."""
     run = RunFolder(folder)
@@ -180,11 +188,7 @@ def main(argv=None):
         results[name] = [run_one(args, settings[name], seed,
                                  os.path.join(args.out, name.replace("=", "-"), "seed%d" % seed))
                          for seed in args.seeds]
-    text = table(results)
-    print(text)
-    if args.table:
-        with open(args.table, "w") as handle:
-            handle.write(text)
+    print_table(table(results), args.table)
 
 
 if __name__ == "__main__":
