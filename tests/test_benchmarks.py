@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "benchmarks"))
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "benchmarks")
+sys.path.insert(0, BENCHMARKS)
 from profile_step import summarize_onednn_log  # noqa: E402
 
 pytestmark = pytest.mark.slow  # see pytest.ini
@@ -173,3 +174,77 @@ def test_five_and_five_pretrains_then_tabulates_three_arms(tmp_path):
     before = os.path.getmtime(out / "scratch" / "metrics.csv")
     five_and_five.main(argv)  # finished runs are read, not trained again
     assert os.path.getmtime(out / "scratch" / "metrics.csv") == before
+
+
+# A stand-in for the paper's legacy/airbench94.py with the interface airbench_upstream.py
+# relies on: a loader that maps its data to ``gpu=0`` and makes it half precision, CUDA
+# timer events, and a main() that reports each epoch through print_training_details. Its
+# "training" is a nearest-class-mean classifier, so the accuracy says whether train.pt and
+# test.pt were written with consistent labels.
+STAND_IN_REFERENCE = '''
+import os
+import torch
+hyp = {"opt": {"train_epochs": 2}}
+logging_columns_list = ["run", "epoch", "val_acc"]
+main_calls = []
+
+def print_columns(columns, is_head=False, is_final_entry=False):
+    print("|".join(str(column) for column in columns))
+
+def print_training_details(variables, is_final_entry):
+    print_columns([variables["run"], variables["epoch"], variables["val_acc"]])
+
+class CifarLoader:
+    def __init__(self, path, train=True, batch_size=500, aug=None, drop_last=None,
+                 shuffle=None, gpu=0):
+        data = torch.load(os.path.join(path, "train.pt" if train else "test.pt"),
+                          map_location=torch.device(gpu))
+        self.images = (data["images"].half() / 255).permute(0, 3, 1, 2)
+        self.labels = data["labels"]
+
+def main(run):
+    main_calls.append(run)
+    assert torch.empty(1).half().dtype == torch.float32
+    train, test = CifarLoader("cifar10"), CifarLoader("cifar10", train=False)
+    starter, ender = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    total_time_seconds = 0.0
+    for epoch in range(int(hyp["opt"]["train_epochs"])):
+        starter.record()
+        means = torch.stack([train.images[train.labels == k].mean(0) for k in range(3)])
+        distances = ((test.images[:, None] - means[None]) ** 2).flatten(2).sum(2)
+        val_acc = (distances.argmin(1) == test.labels).float().mean().item()
+        ender.record()
+        torch.cuda.synchronize()
+        total_time_seconds += 1e-3 * starter.elapsed_time(ender)
+        print_training_details(locals(), is_final_entry=False)
+    tta_val_acc = val_acc
+    epoch = "eval"
+    print_training_details(locals(), is_final_entry=True)
+    return tta_val_acc
+'''
+
+
+def test_airbench_upstream_runs_the_reference_main_on_the_cpu_from_image_folders(tmp_path):
+    import subprocess
+    from helpers import write_image_folder
+    repo = tmp_path / "airbench"
+    (repo / "legacy").mkdir(parents=True)
+    (repo / "legacy" / "airbench94.py").write_text(STAND_IN_REFERENCE)
+    data = write_image_folder(str(tmp_path / "data"), per_class=(8, 4), size=32)
+    out = tmp_path / "upstream"
+    command = [sys.executable, os.path.join(BENCHMARKS, "airbench_upstream.py"),
+               "--airbench-repo", str(repo), "--data-dir", data, "--seeds", "3",
+               "--out", str(out), "--work-dir", str(tmp_path / "work"), "--epochs", "3"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "\n3|0|1.0\n" in "\n" + result.stdout  # its own table, as it prints it
+    record = json.loads((out / "seed-3.json").read_text())
+    assert [entry["epoch"] for entry in record["per_epoch"]] == [0, 1, 2, "eval"]
+    assert record["test_accuracy"] == record["tta_accuracy"] == 1.0
+    assert record["epochs_trained"] == 3 and record["timed_seconds"] > 0
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "3|0|" not in again.stdout  # read, not rerun
+    assert "seed 3: test 1.0000, TTA 1.0000" in again.stdout
+    missing = subprocess.run(command[:4] + ["--data-dir", str(tmp_path / "none")]
+                             + command[6:], capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
