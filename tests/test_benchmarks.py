@@ -248,3 +248,18 @@ def test_airbench_upstream_runs_the_reference_main_on_the_cpu_from_image_folders
     missing = subprocess.run(command[:4] + ["--data-dir", str(tmp_path / "none")]
                              + command[6:], capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_step_gaps_counts_only_gaps_inside_an_epoch_after_the_warmup():
+    from step_gaps import gaps_summary
+    # (epoch, batch, entered, returned): steps of 1 s with 0.1 s between them, a slow first
+    # step, and a 30 s evaluation between epoch 0 and epoch 1
+    calls = [(0, 0, 0.0, 5.0), (0, 1, 5.1, 6.1), (0, 2, 6.2, 7.2), (0, 3, 7.3, 8.3),
+             (0, 4, 8.4, 9.4), (1, 0, 39.4, 40.4), (1, 1, 40.5, 41.5)]
+    figures = gaps_summary(calls, warmup=1)
+    assert figures["steps"] == 6 and figures["gaps"] == 4
+    assert figures["step_ms_median"] == pytest.approx(1000)
+    assert figures["gap_ms_median"] == pytest.approx(100) == figures["gap_ms_max"]
+    assert figures["gap_share"] == pytest.approx(0.4 / 4.4)
+    with pytest.raises(SystemExit, match="fewer than"):
+        gaps_summary(calls[:3], warmup=2)
