@@ -56,15 +56,24 @@ def for_the_cpu(reference):
 
 
 def write_torch_data(data_dir, folder):
-    """cifar10/train.pt and test.pt in the reference loader's format, from image folders."""
+    """cifar10/train.pt and test.pt in the reference loader's format, from image folders,
+    unless ``folder`` already holds them for this ``data_dir``."""
     import torch
     from gluon_cnn.data import load_image_folder
+    source_file = os.path.join(folder, "source.txt")
+    source = os.path.abspath(data_dir)
+    if os.path.isfile(source_file):
+        with open(source_file) as handle:
+            if handle.read() == source:
+                return
     (train, train_labels), (test, test_labels), classes = load_image_folder(data_dir)
     os.makedirs(folder, exist_ok=True)
     for name, images, labels in (("train.pt", train, train_labels),
                                  ("test.pt", test, test_labels)):
         torch.save({"images": torch.tensor(images), "labels": torch.tensor(labels).long(),
                     "classes": list(classes)}, os.path.join(folder, name))
+    with open(source_file, "w") as handle:
+        handle.write(source)
 
 
 def main():
@@ -86,6 +95,29 @@ def main():
             print("error: %s is not a folder." % path, file=sys.stderr)
             return 2
 
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    paths = {seed: os.path.join(out, "seed-%d.json" % seed) for seed in args.seeds}
+    to_train = [seed for seed in args.seeds if not os.path.isfile(paths[seed])]
+    if to_train:  # finished seeds are only read: no torch, no reference to load
+        train_seeds(args, to_train, paths)
+    summary = []
+    for seed in args.seeds:
+        with open(paths[seed]) as handle:
+            summary.append(json.load(handle))
+    for record in summary:
+        print("seed %d: test %.4f, TTA %.4f, %.1f min timed (%.1f min wall), %s" % (
+            record["seed"], record["test_accuracy"], record["tta_accuracy"],
+            record["timed_seconds"] / 60, record["wall_seconds"] / 60, record["cpu"]))
+    if len(summary) > 1:
+        print("mean of %d: test %.4f, TTA %.4f" % (
+            len(summary), sum(r["test_accuracy"] for r in summary) / len(summary),
+            sum(r["tta_accuracy"] for r in summary) / len(summary)))
+    return 0
+
+
+def train_seeds(args, seeds, paths):
+    """Run the reference's main once per seed, each written to paths[seed]."""
     import torch
     from gluon_cnn._env import describe_cpu
     torch.set_num_threads(args.threads)
@@ -93,10 +125,7 @@ def main():
     for_the_cpu(reference)
     if args.epochs is not None:
         reference.hyp["opt"]["train_epochs"] = args.epochs
-    if not os.path.isfile(os.path.join(args.work_dir, "cifar10", "test.pt")):
-        write_torch_data(args.data_dir, os.path.join(args.work_dir, "cifar10"))
-    os.makedirs(args.out, exist_ok=True)
-    out = os.path.abspath(args.out)
+    write_torch_data(args.data_dir, os.path.join(args.work_dir, "cifar10"))
 
     # main() reports each epoch through this module-level function: keep what it prints
     epochs = []
@@ -110,15 +139,11 @@ def main():
         sys.stdout.flush()
     reference.print_training_details = recording
 
-    os.chdir(args.work_dir)
+    command = " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
+    data_dir = os.path.abspath(args.data_dir)
+    os.chdir(args.work_dir)  # the reference reads cifar10/*.pt from where it runs
     reference.print_columns(reference.logging_columns_list, is_head=True)
-    summary = []
-    for seed in args.seeds:
-        path = os.path.join(out, "seed-%d.json" % seed)
-        if os.path.isfile(path):
-            with open(path) as f:
-                summary.append(json.load(f))
-            continue
+    for seed in seeds:
         del epochs[:]
         torch.manual_seed(seed)
         started = time.perf_counter()
@@ -128,19 +153,13 @@ def main():
             "test_accuracy": epochs[-2]["val_acc"], "tta_accuracy": tta_accuracy,
             "timed_seconds": epochs[-1]["total_time_seconds"],
             "wall_seconds": time.perf_counter() - started,
-            "per_epoch": epochs[:], "data_dir": os.path.abspath(args.data_dir),
+            "per_epoch": epochs[:], "data_dir": data_dir,
             "cpu": describe_cpu(), "threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(),
-            "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+            "command": command,
         }
-        with open(path, "w") as f:
-            json.dump(record, f, indent=1)
-        summary.append(record)
-    for record in summary:
-        print("seed %d: test %.4f, TTA %.4f, %.1f min timed (%.1f min wall), %s" % (
-            record["seed"], record["test_accuracy"], record["tta_accuracy"],
-            record["timed_seconds"] / 60, record["wall_seconds"] / 60, record["cpu"]))
-    return 0
+        with open(paths[seed], "w") as handle:
+            json.dump(record, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -206,6 +206,7 @@ def main(run):
     main_calls.append(run)
     assert torch.empty(1).half().dtype == torch.float32
     train, test = CifarLoader("cifar10"), CifarLoader("cifar10", train=False)
+    print("train images", len(train.labels))
     starter, ender = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     total_time_seconds = 0.0
     for epoch in range(int(hyp["opt"]["train_epochs"])):
@@ -245,6 +246,12 @@ def test_airbench_upstream_runs_the_reference_main_on_the_cpu_from_image_folders
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "3|0|" not in again.stdout  # read, not rerun
     assert "seed 3: test 1.0000, TTA 1.0000" in again.stdout
+    # another data folder in the same work folder: its own data, not the cached copy
+    other = write_image_folder(str(tmp_path / "other"), per_class=(5, 4), size=32)
+    changed = subprocess.run(command[:4] + ["--data-dir", other, "--seeds", "4"] + command[8:],
+                             capture_output=True, text=True, timeout=300)
+    assert changed.returncode == 0 and "train images 15\n" in changed.stdout
+    assert "train images 24\n" in result.stdout
     missing = subprocess.run(command[:4] + ["--data-dir", str(tmp_path / "none")]
                              + command[6:], capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
