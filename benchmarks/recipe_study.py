@@ -17,6 +17,8 @@ The CPU speedrun's seeded runs (issue 24)::
         --seeds 0 1 2 3 4 --out results/airbench94-cifar10 \\
         --table results/airbench94-cifar10/table.md
 
+``--tabulate-only`` trains nothing: it tabulates the finished runs and names the others.
+
 What each trick adds: a variant is ``NAME: FLAGS`` (``baseline`` has none). ``jpeg=Q`` in a
 variant's flags trains on a copy of the data re-encoded once more as JPEG at quality Q, and
 ``jpeg-shift=S`` encodes it on a block grid moved by S pixels, which costs a whole
@@ -154,8 +156,8 @@ def _minutes(seconds):
     return "%.1f min" % (seconds / 60)
 
 
-def table(recipe, results, command):
-    """The study's Markdown: one row per run, then one per variant."""
+def table(recipe, results, command, unfinished=()):
+    """The study's Markdown: one row per run, then one per variant with runs."""
     lines = ["Recipe `%s`, written by:" % recipe, "", "    " + command, "",
              "| variant | seed | test accuracy | with TTA | first step to final evaluation "
              "| data loading | CPU |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
@@ -170,6 +172,8 @@ def table(recipe, results, command):
     lines += ["", "| variant | runs | test accuracy, mean +- sd | with TTA, mean +- sd | "
               "slowest run |", "| --- | ---: | ---: | ---: | ---: |"]
     for name, rows in results.items():
+        if not rows:
+            continue
         with_tta = [row["test_acc_tta"] for row in rows if row["test_acc_tta"] is not None]
         lines.append("| %s | %d | %s | %s | %s |" % (
             name, len(rows), _mean_sd([row["test_acc"] for row in rows]), _mean_sd(with_tta),
@@ -177,6 +181,8 @@ def table(recipe, results, command):
     lines += ["", "Times are the runs' own (train.log): from the first training step to the end "
               "of the final evaluation, or, marked, the epochs' logged seconds added up (a "
               "run trained in pieces, or before the trainer logged the whole); data loading (the image folders decoded into memory) apart."]
+    if unfinished:
+        lines += ["", "Not finished yet, so not in the table: %s." % ", ".join(unfinished)]
     return "\n".join(lines) + "\n"
 
 
@@ -195,6 +201,9 @@ def build_parser():
     parser.add_argument("--work-dir", default=os.path.join("runs", "recipe_study-data"),
                         help="folder for the re-encoded data copies of jpeg=Q")
     parser.add_argument("--table", default=None, help="also write the Markdown table here")
+    parser.add_argument("--tabulate-only", action="store_true",
+                        help="train nothing: tabulate the runs that are finished and name the "
+                             "others")
     return parser
 
 
@@ -204,19 +213,22 @@ def main(argv=None):
     variants = [parse_variant(text) for text in args.variant or ["baseline"]]
     if len({name for name, _ in variants}) < len(variants):
         raise UserError("two --variant share a name; give each its own.")
-    results = {}
+    results, unfinished = {}, []
     for name, flags in variants:
         rows = []
         for seed in args.seeds:
             # the baseline's runs lie in OUT itself, so that later variants compare with them
             folder = os.path.join(args.out, *([] if name == "baseline" else [name]),
                                   "seed-%d" % seed)
+            if args.tabulate_only and not is_finished(folder):
+                unfinished.append("%s seed %d" % (name, seed))
+                continue
             train_one(args, flags, seed, folder)
             rows.append(read_run(folder, seed))
         results[name] = rows
     command = "python benchmarks/recipe_study.py " + " ".join(
         shlex.quote(part) for part in (sys.argv[1:] if argv is None else argv))
-    print_table(table(args.recipe, results, command), args.table)
+    print_table(table(args.recipe, results, command, unfinished), args.table)
 
 
 if __name__ == "__main__":
