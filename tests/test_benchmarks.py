@@ -194,7 +194,6 @@ import os
 import torch
 hyp = {"opt": {"train_epochs": 2}}
 logging_columns_list = ["run", "epoch", "val_acc"]
-main_calls = []
 
 def print_columns(columns, is_head=False, is_final_entry=False):
     print("|".join(str(column) for column in columns))
@@ -211,7 +210,6 @@ class CifarLoader:
         self.labels = data["labels"]
 
 def main(run):
-    main_calls.append(run)
     assert torch.empty(1).half().dtype == torch.float32
     train, test = CifarLoader("cifar10"), CifarLoader("cifar10", train=False)
     print("train images", len(train.labels))
