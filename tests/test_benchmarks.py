@@ -11,7 +11,7 @@ import pytest
 BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "benchmarks")
 sys.path.insert(0, BENCHMARKS)
-from profile_step import summarize_onednn_log  # noqa: E402
+from profile_step import split_other, summarize_onednn_log  # noqa: E402
 
 pytestmark = pytest.mark.slow  # see pytest.ini
 
@@ -32,6 +32,13 @@ def test_onednn_log_counts_only_the_timed_steps_and_splits_reorders():
     assert figures["layout reorders of weights and weight gradients"]["ms"] == 0.25
     assert figures["layout reorders of activations and gradients"]["ms"] == pytest.approx(2.0)
     assert len(figures) == 3
+
+
+def test_everything_else_is_the_sum_of_the_unmapped_operators_kept_by_name():
+    categories, other = split_other({"convolution forward": 5.0, "everything else: slice": 1.5,
+                                     "everything else: Pad": 0.25})
+    assert categories == {"convolution forward": 5.0, "everything else": 1.75}
+    assert other == {"slice": 1.5, "Pad": 0.25}
 
 
 def test_seed_study_runs_reads_and_tabulates_each_variant(tmp_path):

@@ -142,7 +142,10 @@ class BasicBlock(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = self.shortcut(x) if self.shortcut is not None else x
-        return F.relu(self.body(x) + residual)
+        # Activation, not F.relu: only Activation runs through oneDNN. F.relu is a plain
+        # elementwise loop that also makes oneDNN reorder its input and output layouts, and
+        # cost ResNet-20 about a sixth of its training step (docs/performance.md).
+        return F.Activation(self.body(x) + residual, act_type="relu")
 
 
 class Bottleneck(HybridBlock):
@@ -171,4 +174,4 @@ class Bottleneck(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = self.shortcut(x) if self.shortcut is not None else x
-        return F.relu(self.body(x) + residual)
+        return F.Activation(self.body(x) + residual, act_type="relu")  # see BasicBlock
