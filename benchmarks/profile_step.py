@@ -61,7 +61,7 @@ TORCH_OPERATORS = {
     "aten::zero_": "zero fills"}
 OPTIMIZER_RANGE = "optimizer update"
 # An MXNet operator outside MXNET_OPERATORS is kept under its own name with this prefix, so
-# that "everything else" can be taken apart (the CIFAR ResNets spend a seventh of it there).
+# that "everything else" can be taken apart (a seventh of the CIFAR ResNet-20 step was there).
 OTHER_PREFIX = "everything else: "
 
 

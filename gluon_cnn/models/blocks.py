@@ -144,7 +144,7 @@ class BasicBlock(HybridBlock):
         residual = self.shortcut(x) if self.shortcut is not None else x
         # Activation, not F.relu: only Activation runs through oneDNN. F.relu is a plain
         # elementwise loop that also makes oneDNN reorder its input and output layouts, and
-        # cost ResNet-20 about a sixth of its training step (docs/performance.md).
+        # cost ResNet-20 about a ninth of its training step (docs/performance.md).
         return F.Activation(self.body(x) + residual, act_type="relu")
 
 
