@@ -156,6 +156,57 @@ def _minutes(seconds):
     return "%.1f min" % (seconds / 60)
 
 
+def _mean_spread_count(diffs):
+    return (statistics.mean(diffs), statistics.stdev(diffs) if len(diffs) > 1 else None,
+            len(diffs))
+
+
+def paired_differences(results, key="test_acc"):
+    """Each variant against the baseline on the seeds both have (same seed: same
+    initialization and batch order, so the difference is the variant's and not the seed's):
+    {variant: (mean difference, its sd or None, seeds paired)}."""
+    baseline = {row["seed"]: row[key] for row in results.get("baseline", [])}
+    paired = {}
+    for name, rows in results.items():
+        diffs = [row[key] - baseline[row["seed"]] for row in rows
+                 if name != "baseline" and row[key] is not None
+                 and baseline.get(row["seed"]) is not None]
+        if diffs:
+            paired[name] = _mean_spread_count(diffs)
+    return paired
+
+
+def tta_gain(rows):
+    """What TTA adds within each run: (mean, sd or None, runs), or None without TTA."""
+    diffs = [row["test_acc_tta"] - row["test_acc"] for row in rows
+             if row["test_acc_tta"] is not None]
+    return _mean_spread_count(diffs) if diffs else None
+
+
+def _points(difference):
+    mean, spread, count = difference
+    return "%+.2f%s (%d)" % (100 * mean, "" if spread is None else " +- %.2f" % (100 * spread),
+                             count)
+
+
+def paired_lines(results):
+    """The Markdown of paired_differences, in points; none without a variant to pair."""
+    plain, with_tta = paired_differences(results), paired_differences(results, "test_acc_tta")
+    if not plain:
+        return []
+    lines = ["", "Against the baseline, seed by seed (points of test accuracy: mean +- sd of "
+             "the per-seed differences, and how many seeds were paired):", "",
+             "| variant | difference | with TTA, difference |", "| --- | ---: | ---: |"]
+    gain = tta_gain(results["baseline"])
+    if gain:
+        lines.append("| baseline, with TTA against without | %s | - |" % _points(gain))
+    for name, difference in plain.items():
+        lines.append("| %s | %s | %s |" % (name, _points(difference),
+                                           _points(with_tta[name]) if name in with_tta
+                                           else "-"))
+    return lines
+
+
 def table(recipe, results, command, unfinished=()):
     """The study's Markdown: one row per run, then one per variant with runs."""
     lines = ["Recipe `%s`, written by:" % recipe, "", "    " + command, "",
@@ -178,6 +229,7 @@ def table(recipe, results, command, unfinished=()):
         lines.append("| %s | %d | %s | %s | %s |" % (
             name, len(rows), _mean_sd([row["test_acc"] for row in rows]), _mean_sd(with_tta),
             _minutes(max(row["seconds"] for row in rows))))
+    lines += paired_lines(results)
     lines += ["", "Times are the runs' own (train.log): from the first training step to the end "
               "of the final evaluation, or, marked, the epochs' logged seconds added up (a "
               "run trained in pieces, or before the trainer logged the whole); data loading (the image folders decoded into memory) apart."]

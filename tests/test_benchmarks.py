@@ -109,6 +109,32 @@ def test_recipe_study_trains_each_seed_once_and_tabulates_variants(tmp_path):
         ["--tta", "none"], 75, 4)
 
 
+def test_recipe_study_pairs_each_variant_with_the_baseline_seed_by_seed():
+    import recipe_study
+
+    def run(seed, plain, tta):
+        return {"seed": seed, "test_acc": plain, "test_acc_tta": tta, "seconds": 60.0,
+                "timed": True, "load_seconds": 1.0, "cpu": "test"}
+    results = {"baseline": [run(0, .50, .52), run(1, .60, .63), run(2, .40, None)],
+               "smoothing": [run(0, .55, .56), run(1, .62, .66)],
+               "unpaired": [run(3, .90, .91)]}
+    # seeds 0 and 1 only: the baseline's seed 2 (0.40) must not lower its side
+    mean, spread, count = recipe_study.paired_differences(results)["smoothing"]
+    assert (round(mean, 4), round(spread, 4), count) == (0.035, 0.0212, 2)
+    assert "unpaired" not in recipe_study.paired_differences(results)
+    assert round(recipe_study.paired_differences(results, "test_acc_tta")["smoothing"][1],
+                 4) == 0.0071
+    assert [round(value, 4) for value in recipe_study.tta_gain(results["baseline"])[:2]] == [
+        0.025, 0.0071]
+    text = recipe_study.table("airbench94", results, "python benchmarks/recipe_study.py")
+    assert "| smoothing | +3.50 +- 2.12 (2) | +3.50 +- 0.71 (2) |" in text
+    assert "| baseline, with TTA against without | +2.50 +- 0.71 (2) | - |" in text
+    assert "| unpaired | +" not in text
+    # no baseline, nothing to pair
+    assert "seed by seed" not in recipe_study.table("airbench94",
+                                                    {"smoothing": results["smoothing"]}, "x")
+
+
 def test_a_jpeg_generation_on_a_shifted_grid_loses_what_an_aligned_one_does_not(tmp_path):
     import cv2
     import numpy as np
