@@ -81,7 +81,8 @@ def test_recipe_study_trains_each_seed_once_and_tabulates_variants(tmp_path):
     recipe_study.main(argv)
     text = (tmp_path / "table.md").read_text()
     rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| no-tta | ")]
-    assert len(rows) == 3  # two runs and the summary
+    assert len(rows) == 4  # two runs, the summary and the difference from the baseline
+    assert re.fullmatch(r"[+-]\d+\.\d\d \+- \d+\.\d\d \(2\)", rows[3][1])
     assert rows[0][3] == "-" and re.fullmatch(r"0\.\d{4}", rows[0][2])  # no TTA figure
     baseline = [line for line in text.splitlines() if line.startswith("| baseline | 0 |")][0]
     assert re.search(r"\| 0\.\d{4} \| 0\.\d{4} \| [\d.]+ min \| \d+ s \|", baseline)
