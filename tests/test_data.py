@@ -92,6 +92,34 @@ def test_image_folder_skips_unreadable_files_and_checks_classes(tmp_path, caplog
         load_dataset("imagefolder", root)
 
 
+def test_ctrl_c_while_decoding_drops_the_queued_images(monkeypatch):
+    """A long decode must not finish first: Ctrl-C while the images are still being queued
+    (a large folder takes seconds to queue) stops it after the image in progress."""
+    import signal
+    import time
+    from gluon_cnn.data import imagefolder
+    decoded = []
+
+    def slow_decode(path):
+        time.sleep(0.02)
+        decoded.append(path)
+
+    def paths():
+        for number in range(500):
+            if number == 250:  # Ctrl-C with half of the images queued
+                os.kill(os.getpid(), signal.SIGINT)
+            yield "image%d.jpg" % number
+    monkeypatch.setattr(imagefolder, "_decode", slow_decode)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            imagefolder.decode_all(paths(), num_workers=1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # the 250 queued take 5 s; the executor's own shutdown would have decoded every one
+    assert len(decoded) < 100
+
+
 def test_image_folder_without_images_is_refused(tmp_path):
     for split in ("train", "test"):
         os.makedirs(tmp_path / split / "cat")

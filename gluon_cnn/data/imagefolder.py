@@ -58,12 +58,27 @@ def list_split(split_dir):
     return classes, items
 
 
+def decode_all(paths, num_workers=2):
+    """``_decode`` of every path, in threads (cv2 releases the GIL). On Ctrl-C the images
+    still queued are dropped: the executor's shutdown would otherwise decode them all before
+    the interrupt could end the run."""
+    futures = []
+    with ThreadPoolExecutor(max(1, num_workers)) as pool:
+        try:
+            for path in paths:
+                futures.append(pool.submit(_decode, path))
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
 def decode_split(split_dir, size=None, num_workers=2):
     """(images uint8 NHWC, labels int32, classes). Images of mixed sizes are resized to
     ``size`` (square) so they stack; same-size images are kept as they are."""
     classes, items = list_split(split_dir)
-    with ThreadPoolExecutor(max(1, num_workers)) as pool:  # cv2 releases the GIL
-        decoded = list(pool.map(_decode, [path for path, _ in items]))
+    decoded = decode_all([path for path, _ in items], num_workers)
     kept = [(image, label) for image, (_, label) in zip(decoded, items) if image is not None]
     skipped = len(items) - len(kept)
     if skipped:
