@@ -148,8 +148,8 @@ def read_run(folder, seed):
 def _mean_sd(values):
     if not values:
         return "-"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return "%.4f +- %.4f" % (statistics.mean(values), spread)
+    mean, spread, _ = _mean_spread_count(values)
+    return "%.4f +- %.4f" % (mean, spread or 0.0)
 
 
 def _minutes(seconds):
@@ -163,14 +163,15 @@ def _mean_spread_count(diffs):
 
 def paired_differences(results, key="test_acc"):
     """Each variant against the baseline on the seeds both have (same seed: same
-    initialization and batch order, so the difference is the variant's and not the seed's):
+    initialization and batch order, so a pair starts alike):
     {variant: (mean difference, its sd or None, seeds paired)}."""
     baseline = {row["seed"]: row[key] for row in results.get("baseline", [])}
     paired = {}
     for name, rows in results.items():
+        if name == "baseline":
+            continue
         diffs = [row[key] - baseline[row["seed"]] for row in rows
-                 if name != "baseline" and row[key] is not None
-                 and baseline.get(row["seed"]) is not None]
+                 if row[key] is not None and baseline.get(row["seed"]) is not None]
         if diffs:
             paired[name] = _mean_spread_count(diffs)
     return paired
