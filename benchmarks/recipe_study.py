@@ -208,7 +208,16 @@ def paired_lines(results):
     return lines
 
 
-def table(recipe, results, command, unfinished=()):
+def _seed_lists(runs):
+    """[(a, 0), (a, 1), (b, 2)] as 'a seeds 0, 1; b seed 2'."""
+    by_variant = {}
+    for name, seed in runs:
+        by_variant.setdefault(name, []).append(str(seed))
+    return "; ".join("%s seed%s %s" % (name, "s" if len(seeds) > 1 else "", ", ".join(seeds))
+                     for name, seeds in by_variant.items())
+
+
+def table(recipe, results, command, under_way=(), not_started=()):
     """The study's Markdown: one row per run, then one per variant with runs."""
     lines = ["Recipe `%s`, written by:" % recipe, "", "    " + command, "",
              "| variant | seed | test accuracy | with TTA | first step to final evaluation "
@@ -234,8 +243,11 @@ def table(recipe, results, command, unfinished=()):
     lines += ["", "Times are the runs' own (train.log): from the first training step to the end "
               "of the final evaluation, or, marked, the epochs' logged seconds added up (a "
               "run trained in pieces, or before the trainer logged the whole); data loading (the image folders decoded into memory) apart."]
-    if unfinished:
-        lines += ["", "Not finished yet, so not in the table: %s." % ", ".join(unfinished)]
+    if under_way:
+        lines += ["", "Started, not finished yet, so not in the table: %s."
+                  % _seed_lists(under_way)]
+    if not_started:
+        lines += ["", "Not started: %s." % _seed_lists(not_started)]
     return "\n".join(lines) + "\n"
 
 
@@ -266,7 +278,7 @@ def main(argv=None):
     variants = [parse_variant(text) for text in args.variant or ["baseline"]]
     if len({name for name, _ in variants}) < len(variants):
         raise UserError("two --variant share a name; give each its own.")
-    results, unfinished = {}, []
+    results, under_way, not_started = {}, [], []
     for name, flags in variants:
         rows = []
         for seed in args.seeds:
@@ -274,14 +286,14 @@ def main(argv=None):
             folder = os.path.join(args.out, *([] if name == "baseline" else [name]),
                                   "seed-%d" % seed)
             if args.tabulate_only and not is_finished(folder):
-                unfinished.append("%s seed %d" % (name, seed))
+                (under_way if os.path.isdir(folder) else not_started).append((name, seed))
                 continue
             train_one(args, flags, seed, folder)
             rows.append(read_run(folder, seed))
         results[name] = rows
     command = "python benchmarks/recipe_study.py " + " ".join(
         shlex.quote(part) for part in (sys.argv[1:] if argv is None else argv))
-    print_table(table(args.recipe, results, command, unfinished), args.table)
+    print_table(table(args.recipe, results, command, under_way, not_started), args.table)
 
 
 if __name__ == "__main__":

@@ -92,14 +92,16 @@ def test_recipe_study_trains_each_seed_once_and_tabulates_variants(tmp_path):
     before = os.path.getmtime(out / "seed-0" / "metrics.csv")
     recipe_study.main(argv)
     assert os.path.getmtime(out / "seed-0" / "metrics.csv") == before
-    # tabulating only: a seed and a variant never trained are named, not trained
+    # tabulating only: a seed and a variant never trained are named, not trained, and a
+    # run that was started apart from those never started
+    os.makedirs(out / "no-tta" / "seed-2" / "checkpoints")
     recipe_study.main(argv[:5] + ["0", "1", "2"] + argv[7:]
                       + ["--variant", "later: --lookahead 0", "--tabulate-only"])
     text = (tmp_path / "table.md").read_text()
     assert not (out / "seed-2").exists() and not (out / "later").exists()
     assert "| baseline | 2 | 0." in text and "| later |" not in text
-    assert ("Not finished yet, so not in the table: baseline seed 2, no-tta seed 2, "
-            "later seed 0, later seed 1, later seed 2.") in text
+    assert "Started, not finished yet, so not in the table: no-tta seed 2.\n" in text
+    assert "Not started: baseline seed 2; later seeds 0, 1, 2.\n" in text
     for bad in ("no tta: --tta none", "no-tta --tta none", "baseline: --tta none"):
         with pytest.raises(recipe_study.UserError, match="--variant takes"):
             recipe_study.parse_variant(bad)
