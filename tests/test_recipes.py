@@ -93,6 +93,8 @@ def test_listing_shows_every_recipe_with_its_result(tmp_path, monkeypatch, run_t
     line = measured_result("results/run").line()
     assert line == ("results/run: cifar_resnet20, test accuracy 0.7500 (0.8000 with TTA) after "
                     "2 epochs, 1.5 h, Some CPU, 2 cores usable (in progress: 2 of 4 epochs)")
+    (folder / "metrics.csv").write_text("epoch,test_acc,seconds,test_acc_tta\n0,0.5,3600,\n")
+    assert "test accuracy 0.5000 after 1 epoch, 1.0 h" in measured_result("results/run").line()
 
 
 def test_a_folder_of_seeded_runs_is_listed_as_their_mean(tmp_path, monkeypatch):

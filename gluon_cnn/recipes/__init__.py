@@ -77,9 +77,9 @@ class MeasuredResult:
     def line(self):
         state = ("" if self.finished else " (in progress: %g of %g epochs)"
                  % (self.epochs_done, self.epochs_planned))
-        return ("%s: %s, test accuracy %s after %g epochs, %s, %s%s"
-                % (self.run, self.net, self.accuracy(), self.epochs_done, self.wall_time(),
-                   self.cpu, state))
+        return ("%s: %s, test accuracy %s after %g epoch%s, %s, %s%s"
+                % (self.run, self.net, self.accuracy(), self.epochs_done,
+                   "" if self.epochs_done == 1 else "s", self.wall_time(), self.cpu, state))
 
 
 def measured_result(run_folder):
